@@ -1,0 +1,1 @@
+"""Pusher executor that makes a new serving version appear in one rename."""

@@ -1,0 +1,1 @@
+"""ExampleGen that streams the IMDB tarball into tf.Examples (see executor.py)."""

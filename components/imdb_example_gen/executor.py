@@ -1,0 +1,98 @@
+"""Beam executor for ImdbExampleGen: tarball -> tf.Examples routed to train/eval/test."""
+from __future__ import annotations
+
+import hashlib
+import os
+from typing import Any, Dict
+
+import apache_beam as beam
+import tensorflow as tf
+from google.protobuf import struct_pb2
+from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
+from tfx.proto import example_gen_pb2
+from tfx.types import standard_component_specs
+from tfx.utils import proto_utils
+
+from components.imdb_example_gen import reader
+
+_UPSTREAM_SPLITS = {"train": ("train", "eval"), "test": ("test",)}
+
+
+def assign_split(review: reader.Review, seed: int, eval_percent: int) -> str:
+  """Upstream test -> test. Upstream train -> eval when sha256("<seed>:<id>") mod 100 < eval_percent.
+
+  The hash depends only on the seed and the review id, so the split is the same on every run,
+  machine and runner, and does not depend on file order.
+  """
+  if review.split == "test":
+    return "test"
+  bucket = int(hashlib.sha256(f"{seed}:{review.id}".encode()).hexdigest(), 16) % 100
+  return "eval" if bucket < eval_percent else "train"
+
+
+def to_example(review: reader.Review) -> tf.train.Example:
+  def _bytes(v: str):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode("utf-8")]))
+
+  def _int(v: int):
+    return tf.train.Feature(int64_list=tf.train.Int64List(value=[v]))
+
+  return tf.train.Example(features=tf.train.Features(feature={
+      "text": _bytes(review.text), "label": _int(review.label),
+      "rating": _int(review.rating), "id": _bytes(review.id)}))
+
+
+def split_params(exec_properties: Dict[str, Any]) -> tuple[int, int]:
+  raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+  params = struct_pb2.Struct()
+  if raw:
+    config = proto_utils.json_to_proto(raw, example_gen_pb2.CustomConfig())
+    config.custom_config.Unpack(params)
+  values = dict(params.items())
+  return int(values.get("split_seed", 42)), int(values.get("eval_percent", 20))
+
+
+@beam.ptransform_fn
+@beam.typehints.with_output_types(reader.Review)
+def _ReadReviews(pipeline: beam.Pipeline, tar_path: str):  # pylint: disable=invalid-name
+  # A .tar.gz cannot be split, so one worker streams it; Reshuffle spreads the rest of the work.
+  return (pipeline
+          | "TarPath" >> beam.Create([tar_path])
+          | "StreamTar" >> beam.FlatMap(reader.iter_reviews)
+          | "Spread" >> beam.Reshuffle())
+
+
+@beam.ptransform_fn
+@beam.typehints.with_output_types(tf.train.Example)
+def _ImdbToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
+                   split_pattern: str):
+  """All reviews of one tarball as tf.Examples (for a plain single-split FileBasedExampleGen)."""
+  tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
+  return pipeline | "Read" >> _ReadReviews(tar_path) | "ToExample" >> beam.Map(to_example)
+
+
+class Executor(BaseExampleGenExecutor):
+  """Reads the tarball once and routes each review to train, eval or test."""
+
+  def GetInputSourceToExamplePTransform(self) -> beam.PTransform:
+    return _ImdbToExample
+
+  def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
+                             exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
+    input_config = proto_utils.json_to_proto(
+        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
+    names = [s.name for s in input_config.splits]
+    patterns = {s.pattern for s in input_config.splits}
+    if sorted(names) != ["eval", "test", "train"] or len(patterns) != 1:
+      raise ValueError("ImdbExampleGen needs input splits train, eval and test naming the same "
+                       f"tarball; got {[(s.name, s.pattern) for s in input_config.splits]}")
+    seed, eval_percent = split_params(exec_properties)
+    tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY],
+                            patterns.pop())
+    order = ["train", "eval", "test"]
+    parts = (pipeline
+             | "Read" >> _ReadReviews(tar_path)
+             | "AssignSplit" >> beam.Partition(
+                 lambda r, _n: order.index(assign_split(r, seed, eval_percent)), len(order)))
+    return {name: parts[i] | f"ToExample[{name}]" >> beam.Map(to_example)
+            for i, name in enumerate(order)}

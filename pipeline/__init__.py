@@ -1,0 +1,1 @@
+"""textzoo pipeline: definition, config, corpora registry, runners and CLI."""

@@ -1,0 +1,116 @@
+"""`textzoo` command line: run the pipeline, predict with / score a served model, list corpora."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+
+from pipeline import config as config_lib
+from pipeline import corpora
+
+
+def _setup_logging() -> None:
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                      datefmt="%H:%M:%S")
+  from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
+  absl_logging.set_verbosity(absl_logging.INFO)
+
+
+def cmd_run(args) -> int:
+  cfg = config_lib.load(args.config)
+  if args.output_dir:
+    cfg.output_dir = args.output_dir
+  data_dir = corpora.resolve_data_dir(args.data_dir or cfg.data_dir)
+  # Logical CPU devices must exist before TensorFlow initialises (trainers.strategy).
+  from trainers import strategy  # pylint: disable=import-outside-toplevel
+  strategy.configure_devices(cfg.strategy.name, cfg.strategy.cpu_devices)
+  from pipeline import runner  # pylint: disable=import-outside-toplevel
+  start = time.monotonic()
+  pushed = runner.run_local(cfg, data_dir)
+  print(f"\ntextzoo run finished in {time.monotonic() - start:.0f}s; serving dir "
+        f"{os.path.abspath(cfg.serving_dir)}")
+  for model in cfg.models:
+    versions = pushed.get(model.name, [])
+    print(f"  {model.name:24} " + (f"version {versions[-1]}" if versions else
+                                   "not pushed (not blessed: see its Evaluator output)"))
+  return 0
+
+
+def cmd_predict(args) -> int:
+  from pipeline import serving_client  # pylint: disable=import-outside-toplevel
+  model = serving_client.load(args.model)
+  outputs = model.predict(args.texts)
+  for i, text in enumerate(args.texts):
+    values = {k: v[i].tolist() for k, v in outputs.items()}
+    print(json.dumps({"text": text[:60], **values}))
+  return 0
+
+
+def cmd_score(args) -> int:
+  from pipeline import serving_client  # pylint: disable=import-outside-toplevel
+  data_dir = corpora.resolve_data_dir(args.data_dir)
+  tar_path = corpora.ensure_corpus("imdb", data_dir)[0]
+  result = serving_client.score_imdb(args.model, str(tar_path), args.split, args.batch_size)
+  print(json.dumps(result))
+  return 0
+
+
+def cmd_corpora(args) -> int:
+  if args.fetch:
+    data_dir = corpora.resolve_data_dir(args.data_dir)
+    for name in args.fetch:
+      for path in corpora.ensure_corpus(name, data_dir):
+        print(f"{name}: {path}")
+    return 0
+  print(corpora.describe())
+  return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = argparse.ArgumentParser(prog="textzoo", description=__doc__)
+  sub = parser.add_subparsers(dest="command", required=True)
+  data_help = (f"folder with the corpus files (default: ${corpora.DATA_DIR_ENV}, "
+               f"else {corpora.DEFAULT_DATA_DIR})")
+
+  run = sub.add_parser("run", help="run the pipeline locally (LocalDagRunner + DirectRunner)")
+  run.add_argument("--config", help="run config YAML (default: IMDB, three BoW models)")
+  run.add_argument("--data-dir", help=data_help)
+  run.add_argument("--output-dir", help="overrides the config's output_dir")
+  run.set_defaults(func=cmd_run)
+
+  predict = sub.add_parser("predict", help="predict with a served model on raw texts")
+  predict.add_argument("--model", required=True,
+                       help="serving/<model> (newest version) or a version directory")
+  predict.add_argument("texts", nargs="+")
+  predict.set_defaults(func=cmd_predict)
+
+  score = sub.add_parser("score", help="IMDB accuracy of a served model via its raw-string signature")
+  score.add_argument("--model", required=True)
+  score.add_argument("--data-dir", help=data_help)
+  score.add_argument("--split", default="test", choices=["train", "test"],
+                     help="upstream IMDB split (default test: 25 000 reviews)")
+  score.add_argument("--batch-size", type=int, default=256)
+  score.set_defaults(func=cmd_score)
+
+  corp = sub.add_parser("corpora", help="list the corpus registry, or fetch corpora")
+  corp.add_argument("--fetch", nargs="*", help="download/verify these corpora into the data dir")
+  corp.add_argument("--data-dir", help=data_help)
+  corp.set_defaults(func=cmd_corpora)
+  return parser
+
+
+def main(argv=None) -> int:
+  args = build_parser().parse_args(argv)
+  _setup_logging()
+  try:
+    return args.func(args)
+  except (config_lib.ConfigError, corpora.CorpusError) as e:
+    print(f"textzoo: error: {e}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+  sys.exit(main())

@@ -1,0 +1,140 @@
+"""The run config: one small YAML file describes a run (corpus, models, strategy, Beam, paths).
+
+Parsed with yaml.safe_load into dataclasses; unknown keys and unknown corpus/trainer names are
+errors that list the valid choices.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional
+
+import yaml
+
+from pipeline import corpora
+
+TRAINERS = ("bow_mlp",)
+BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
+STRATEGIES = ("mirrored", "one_device", "multi_worker")
+BEAM_PROFILES = ("direct",)
+
+
+class ConfigError(ValueError):
+  pass
+
+
+@dataclasses.dataclass
+class ModelConfig:
+  name: str                       # serving/<name>/<version>/
+  trainer: str = "bow_mlp"        # module in trainers/
+  feature: str = "unigram_multi_hot"
+  epochs: int = 10
+  batch_size: int = 32            # per replica; global = batch_size * replicas
+  hidden_units: int = 16
+  dropout: float = 0.5
+  accuracy_floor: float = 0.85    # not blessed (so not pushed) below this test accuracy
+
+
+@dataclasses.dataclass
+class StrategyConfig:
+  name: str = "mirrored"
+  cpu_devices: int = 1            # logical CPU devices for `mirrored` when there is no GPU
+
+
+@dataclasses.dataclass
+class BeamConfig:
+  profile: str = "direct"
+  direct_num_workers: int = 0     # 0 = one worker per core
+  direct_running_mode: str = "multi_processing"
+  extra_args: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RunConfig:
+  corpus: str = "imdb"
+  pipeline_name: str = "textzoo-imdb"
+  output_dir: str = "runs/default"          # pipeline root, metadata and serving dir live here
+  data_dir: Optional[str] = None            # flag > $TEXTZOO_DATA_DIR > ~/.cache/textzoo
+  verify_checksums: bool = True
+  seed: int = 42
+  eval_percent: int = 20                    # of upstream train, held out as `eval`
+  unigram_top_k: int = 20000
+  bigram_top_k: int = 20000
+  enable_cache: bool = True
+  beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
+  strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
+  models: list = dataclasses.field(default_factory=list)
+
+  @property
+  def pipeline_root(self) -> str:
+    return os.path.join(self.output_dir, "pipeline")
+
+  @property
+  def metadata_path(self) -> str:
+    return os.path.join(self.output_dir, "metadata.sqlite")
+
+  @property
+  def serving_dir(self) -> str:
+    return os.path.join(self.output_dir, "serving")
+
+  def beam_args(self) -> list[str]:
+    workers = self.beam.direct_num_workers or os.cpu_count() or 1
+    args = [f"--direct_num_workers={workers}",
+            f"--direct_running_mode={self.beam.direct_running_mode}"]
+    return args + list(self.beam.extra_args)
+
+
+def _build(cls, data: Any, where: str):
+  if not isinstance(data, dict):
+    raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+  fields = {f.name: f for f in dataclasses.fields(cls)}
+  unknown = sorted(set(data) - set(fields))
+  if unknown:
+    raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
+  return cls(**data)
+
+
+def _choice(value: str, valid, what: str, where: str) -> None:
+  if value not in valid:
+    raise ConfigError(f"{where}: unknown {what} {value!r}; valid names: {', '.join(valid)}")
+
+
+def from_dict(data: dict, where: str = "config") -> RunConfig:
+  data = dict(data or {})
+  beam = _build(BeamConfig, data.pop("beam", {}) or {}, f"{where}: beam")
+  strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
+  models = [_build(ModelConfig, m, f"{where}: models[{i}]")
+            for i, m in enumerate(data.pop("models", []) or [])]
+  cfg = _build(RunConfig, data, where)
+  cfg.beam, cfg.strategy, cfg.models = beam, strategy, models
+  _choice(cfg.corpus, sorted(corpora.REGISTRY), "corpus", where)
+  _choice(strategy.name, STRATEGIES, "strategy", f"{where}: strategy")
+  _choice(beam.profile, BEAM_PROFILES, "Beam profile", f"{where}: beam")
+  if not models:
+    raise ConfigError(f"{where}: no models listed")
+  names = [m.name for m in models]
+  if len(set(names)) != len(names):
+    raise ConfigError(f"{where}: model names must be unique, got {names}")
+  for i, m in enumerate(models):
+    _choice(m.trainer, TRAINERS, "model trainer", f"{where}: models[{i}] ({m.name})")
+    if m.trainer == "bow_mlp":
+      _choice(m.feature, BOW_FEATURES, "feature", f"{where}: models[{i}] ({m.name})")
+  if not 0 < cfg.eval_percent < 100:
+    raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
+  return cfg
+
+
+def load(path: Optional[str] = None) -> RunConfig:
+  """Loads a config file; None means the packaged default (IMDB, three BoW models)."""
+  if path is None:
+    text = resources.files("pipeline.configs").joinpath("default.yaml").read_text()
+    where = "default.yaml"
+  else:
+    text, where = Path(path).read_text(), str(path)
+  try:
+    data = yaml.safe_load(text)
+  except yaml.YAMLError as e:
+    raise ConfigError(f"{where}: not valid YAML: {e}") from e
+  return from_dict(data, where)

@@ -1,0 +1,115 @@
+"""The preprocessing_fn under real TFT analyzers (tft_beam on the DirectRunner) on the hand-written
+reviews, checked against Keras TextVectorization and the seed's tf-idf formula."""
+import collections
+import functools
+import math
+import re
+import tempfile
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import tensorflow_transform.beam as tft_beam
+
+from components import preprocessing
+from tests.data.reviews import REVIEWS
+
+TRAIN = [(text, 1 if polarity == "pos" else 0) for split, polarity, _, _, text in REVIEWS
+         if split == "train"]
+RAW_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string),
+            "label": tf.io.FixedLenFeature([1], tf.int64)}
+
+
+def analyze_and_transform(top_k=1000):
+  raw = [{"text": [t], "label": [y]} for t, y in TRAIN]
+  metadata = tft.DatasetMetadata.from_feature_spec(RAW_SPEC)
+  fn = functools.partial(preprocessing.preprocessing_fn,
+                         custom_config={"unigram_top_k": top_k, "bigram_top_k": top_k})
+  out_dir = tempfile.mkdtemp()
+  with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
+    (transformed, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
+    _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
+  return transformed, tft.TFTransformOutput(out_dir)
+
+
+@pytest.fixture(scope="module")
+def result():
+  return analyze_and_transform()
+
+
+def keras_tokens(text):
+  """What Keras TextVectorization's default standardize + split yields, after <br /> removal."""
+  layer = keras.layers.TextVectorization()
+  layer.adapt([re.sub(r"<br\s*/?>", " ", text)])
+  return set(layer.get_vocabulary()[1:])
+
+
+def python_tokens(text):
+  return preprocessing.standardize(tf.constant([text])).numpy()[0].decode().split()
+
+
+def test_standardize_matches_keras_default():
+  text = "Great!!! The <b>BEST</b> film, isn't it?<br /><br />10/10 -- (really) \"loved\" it."
+  assert set(python_tokens(text)) == keras_tokens(text)
+  assert "br" not in python_tokens(text)  # <br /> handled, not left as a token
+
+
+def test_unigram_vocab_equals_keras_vocab(result):
+  _, output = result
+  vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
+  layer = keras.layers.TextVectorization()
+  layer.adapt([re.sub(r"<br\s*/?>", " ", t) for t, _ in TRAIN])
+  assert set(vocab) == set(layer.get_vocabulary()[1:])
+  counts = collections.Counter(tok for t, _ in TRAIN for tok in python_tokens(t))
+  assert [counts[v] for v in vocab] == sorted(counts.values(), reverse=True)  # by frequency
+
+
+def test_top_k_keeps_most_frequent_and_maps_rest_to_oov():
+  transformed, output = analyze_and_transform(top_k=5)
+  vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
+  counts = collections.Counter(tok for t, _ in TRAIN for tok in python_tokens(t))
+  assert len(vocab) == 5
+  assert min(counts[v] for v in vocab) >= max(c for w, c in counts.items() if w not in vocab)
+  ids = np.concatenate([row["unigram_ids"] for row in transformed])
+  assert ids.max() == 5  # the single OOV id is vocab_size
+  first = python_tokens(TRAIN[0][0])
+  expected = [vocab.index(t) if t in vocab else 5 for t in first]
+  assert list(transformed[0]["unigram_ids"]) == expected
+
+
+def test_bigram_vocab_has_unigrams_and_bigrams(result):
+  _, output = result
+  vocab = {t.decode() for t in output.vocabulary_by_name(preprocessing.BIGRAM_VOCAB)}
+  assert {"great", "great film", "the story", "awful"} <= vocab
+  ngrams = collections.Counter()
+  for text, _ in TRAIN:
+    toks = python_tokens(text)
+    ngrams.update(toks + [" ".join(p) for p in zip(toks, toks[1:])])
+  assert vocab == set(ngrams)
+
+
+def test_tfidf_matches_seed_formula(result):
+  transformed, output = result
+  vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.BIGRAM_VOCAB)]
+  docs = []
+  for text, _ in TRAIN:
+    toks = python_tokens(text)
+    docs.append(collections.Counter(toks + [" ".join(p) for p in zip(toks, toks[1:])]))
+  df = collections.Counter(term for doc in docs for term in doc)
+  d = len(docs)
+  for row, doc in zip(transformed, docs):
+    got = {vocab[i]: w for i, w in zip(row["bigram_tfidf_ids"], row["bigram_tfidf_weights"])}
+    want = {term: count * math.log(1 + d / (df[term] + 1)) for term, count in doc.items()}
+    assert got.keys() == want.keys()
+    for term in want:
+      assert got[term] == pytest.approx(want[term], rel=1e-5), term
+
+
+def test_multi_hot_ids_cover_every_token(result):
+  transformed, output = result
+  vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
+  for row, (text, label) in zip(transformed, TRAIN):
+    assert sorted(vocab[i] for i in row["unigram_ids"]) == sorted(python_tokens(text))
+    assert row["label"] == label

@@ -1,0 +1,33 @@
+"""Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid."""
+from __future__ import annotations
+
+import keras
+
+from trainers import common, features
+
+
+def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5) -> keras.Model:
+  inputs = keras.Input(shape=(input_size,), name="bag_of_words")
+  x = keras.layers.Dense(hidden_units, activation="relu")(inputs)
+  x = keras.layers.Dropout(dropout)(x)
+  outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+  model = keras.Model(inputs, outputs)
+  model.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+  return model
+
+
+def run_fn(fn_args) -> None:
+  """TFX Trainer entry point."""
+  config, strategy = common.setup(fn_args)
+  tft_output = common.load_transform_output(fn_args)
+  size = features.bow_input_size(config.feature, tft_output)
+  featurize = features.bow_featurizer(config.feature, size)
+  batch = config.batch_size * strategy.num_replicas_in_sync
+  train = common.dataset(fn_args, fn_args.train_files, tft_output, batch, featurize, True,
+                         config.seed)
+  val = common.dataset(fn_args, fn_args.eval_files, tft_output, batch, featurize, False,
+                       config.seed)
+  with strategy.scope():
+    model = build_model(size, config.hidden_units, config.dropout)
+  common.fit(model, train, val, config.epochs, fn_args)
+  common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)

@@ -1,0 +1,138 @@
+"""Plumbing every trainer shares: its config, tf.data input, fitting, curves, export."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import time
+from typing import Callable, Optional
+
+import keras
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx_bsl.public import tfxio
+
+from trainers import serving, strategy as strategy_lib
+
+LABEL_KEY = "label"
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+  """What a trainer reads from the Trainer component's custom_config (see pipeline.pipeline)."""
+  model_name: str
+  feature: str = "unigram_multi_hot"
+  epochs: int = 10
+  batch_size: int = 32          # per replica
+  hidden_units: int = 16
+  dropout: float = 0.5
+  seed: int = 42
+  strategy: str = "mirrored"
+  cpu_devices: int = 1
+
+  @classmethod
+  def from_fn_args(cls, fn_args) -> "TrainerConfig":
+    config = dict(fn_args.custom_config or {})
+    known = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in config.items() if k in known})
+
+
+def dataset(fn_args, files, tf_transform_output, batch_size: int,
+            featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int) -> tf.data.Dataset:
+  """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data."""
+  options = tfxio.TensorFlowDatasetOptions(
+      batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
+      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=False)
+  ds = fn_args.data_accessor.tf_dataset_factory(
+      files, options, tf_transform_output.transformed_metadata.schema)
+  return ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
+                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+class RestoreBest(keras.callbacks.Callback):
+  """Keeps the weights of the epoch with the best validation metric (the seed's checkpointing)."""
+
+  def __init__(self, monitor: str = "val_accuracy", mode: str = "max"):
+    super().__init__()
+    self.monitor, self.sign = monitor, (1 if mode == "max" else -1)
+    self.best, self.best_epoch, self.weights = None, None, None
+
+  def on_epoch_end(self, epoch, logs=None):
+    value = (logs or {}).get(self.monitor)
+    if value is not None and (self.best is None or self.sign * (value - self.best) > 0):
+      self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
+
+  def on_train_end(self, logs=None):
+    if self.weights is not None:
+      self.model.set_weights(self.weights)
+      logging.info("restored weights of epoch %d (%s=%.4f)", self.best_epoch + 1, self.monitor,
+                   self.best)
+
+
+def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs: int,
+        fn_args, monitor: str = "val_accuracy", mode: str = "max") -> dict:
+  best = RestoreBest(monitor, mode)
+  callbacks = [best, keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+  start = time.monotonic()
+  history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
+  summary = {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
+             "epochs": epochs, "best_epoch": (best.best_epoch or 0) + 1,
+             "train_seconds": round(time.monotonic() - start, 1)}
+  logging.info("trained %d epochs in %.1fs", epochs, summary["train_seconds"])
+  save_history(summary, fn_args.model_run_dir)
+  return summary
+
+
+def save_history(summary: dict, out_dir: str) -> None:
+  """history.json and training_curves.png (loss and metrics, train vs eval, per epoch)."""
+  os.makedirs(out_dir, exist_ok=True)
+  with open(os.path.join(out_dir, "history.json"), "w") as f:
+    json.dump(summary, f, indent=1)
+  import matplotlib  # pylint: disable=import-outside-toplevel
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
+  history = summary["history"]
+  names = [k for k in history if not k.startswith("val_")]
+  fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
+  for ax, name in zip(axes[0], names):
+    epochs = range(1, len(history[name]) + 1)
+    ax.plot(epochs, history[name], "o-", label="train")
+    if f"val_{name}" in history:
+      ax.plot(epochs, history[f"val_{name}"], "s-", label="eval")
+    ax.set(title=name, xlabel="epoch")
+    ax.legend()
+  fig.tight_layout()
+  fig.savefig(os.path.join(out_dir, "training_curves.png"), dpi=80)
+  plt.close(fig)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None or not resolver.task_type:
+    return True
+  return resolver.task_type == "chief" or (
+      resolver.task_type == "worker" and resolver.task_id == 0
+      and "chief" not in resolver.cluster_spec().as_dict())
+
+
+def export(strategy, model, tf_transform_output, featurize, serving_model_dir: str,
+           output_name: str = "probabilities") -> None:
+  module = serving.ServingModule(model, tf_transform_output, featurize, output_name)
+  if is_chief(strategy):
+    serving.export(module, serving_model_dir)
+  else:  # every worker must take part in saving; only the chief's copy is kept
+    scratch = os.path.join(fn_tmp := os.path.dirname(serving_model_dir), f".worker-scratch")
+    serving.export(module, scratch)
+    tf.io.gfile.rmtree(scratch)
+
+
+def load_transform_output(fn_args) -> tft.TFTransformOutput:
+  return tft.TFTransformOutput(fn_args.transform_output)
+
+
+def setup(fn_args) -> tuple[TrainerConfig, tf.distribute.Strategy]:
+  config = TrainerConfig.from_fn_args(fn_args)
+  keras.utils.set_random_seed(config.seed)
+  strategy = strategy_lib.make_strategy(config.strategy, config.cpu_devices)
+  return config, strategy

@@ -1,0 +1,85 @@
+"""Exports a trained Keras model with the Transform graph inside: raw strings in, predictions out.
+
+TFT 1.16's transform_features_layer() is a tf_keras (Keras 2) object and cannot sit inside a
+Keras 3 model, so a tf.Module holds both and its tf.functions are the SavedModel signatures:
+  serving_default  text: [batch] raw strings          -> {name: [batch, ...]}
+  from_examples    examples: [batch] serialized tf.Example with the raw features (for TFMA)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Callable
+
+import tensorflow as tf
+
+TEXT_KEY = "text"
+LABEL_KEY = "label"
+
+
+def _dummy(spec, batch):
+  """A placeholder for raw features the Transform graph reads but serving does not have."""
+  if isinstance(spec, tf.io.FixedLenFeature):
+    return tf.zeros(tf.concat([[batch], spec.shape], 0), spec.dtype) if spec.dtype != tf.string \
+        else tf.fill(tf.concat([[batch], spec.shape], 0), "")
+  return tf.sparse.from_dense(tf.zeros([batch, 0], spec.dtype))
+
+
+def raw_features_from_text(text: tf.Tensor, raw_spec: dict) -> dict:
+  batch = tf.shape(text)[0]
+  spec = raw_spec[TEXT_KEY]
+  if isinstance(spec, tf.io.FixedLenFeature):
+    text_feature = tf.reshape(text, [-1] + list(spec.shape) if spec.shape else [-1])
+  else:
+    text_feature = tf.sparse.from_dense(tf.reshape(text, [-1, 1]))
+  features = {TEXT_KEY: text_feature}
+  if LABEL_KEY in raw_spec:
+    features[LABEL_KEY] = _dummy(raw_spec[LABEL_KEY], batch)
+  return features
+
+
+class ServingModule(tf.Module):
+
+  def __init__(self, model, tf_transform_output, featurize: Callable[[dict], tf.Tensor],
+               output_name: str = "probabilities"):
+    super().__init__()
+    self.model = model
+    self.tft_layer = tf_transform_output.transform_features_layer()
+    self._raw_spec = tf_transform_output.raw_feature_spec()
+    self._featurize = featurize
+    self._output_name = output_name
+
+  def _predict(self, raw: dict) -> dict:
+    transformed = self.tft_layer(raw)
+    outputs = self.model(self._featurize(transformed), training=False)
+    if outputs.shape.rank == 2 and outputs.shape[-1] == 1:
+      outputs = tf.reshape(outputs, [-1])
+    return {self._output_name: outputs}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def serve_text(self, text):
+    return self._predict(raw_features_from_text(text, self._raw_spec))
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  def serve_examples(self, examples):
+    raw = tf.io.parse_example(examples, {TEXT_KEY: self._raw_spec[TEXT_KEY]})
+    if LABEL_KEY in self._raw_spec:  # the answer is not an input to serving
+      raw[LABEL_KEY] = _dummy(self._raw_spec[LABEL_KEY], tf.shape(examples)[0])
+    return self._predict(raw)
+
+
+def export(module: ServingModule, serving_model_dir: str) -> None:
+  """Saves to a temp dir beside the destination, then renames: never a half-written model."""
+  parent = os.path.dirname(os.path.abspath(serving_model_dir))
+  os.makedirs(parent, exist_ok=True)
+  tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
+  try:
+    tf.saved_model.save(module, tmp, signatures={
+        "serving_default": module.serve_text.get_concrete_function(),
+        "from_examples": module.serve_examples.get_concrete_function()})
+    if os.path.exists(serving_model_dir):
+      shutil.rmtree(serving_model_dir)
+    os.replace(tmp, serving_model_dir)
+  finally:
+    shutil.rmtree(tmp, ignore_errors=True)
