@@ -38,27 +38,28 @@ def tokenize(text: tf.Tensor) -> tf.SparseTensor:
   return tf.strings.split(standardize(tf.reshape(text, [-1]))).to_sparse()
 
 
-def tfidf(ids: tf.SparseTensor, vocab_size: int, name: str = "tfidf"):
+def tfidf(ids: tf.SparseTensor, vocab_size: int, num_docs: tf.Tensor):
   """Unique ids per row and their count x log(1 + N / (1 + df)) weights, N and df from analysis."""
-  with tf.name_scope(name):
-    df = tft.experimental.document_frequency(ids, vocab_size)
-    num_docs = tf.cast(tft.size(_row_ones(ids)), tf.float32)
-    idf = tf.math.log1p(num_docs / (1.0 + tf.cast(df.values, tf.float32)))
-    vocab_size = tf.cast(vocab_size, tf.int64)
-    rows = ids.indices[:, 0]
-    batch = ids.dense_shape[0]
-    keys = rows * vocab_size + ids.values
-    unique_keys, position, counts = tf.unique_with_counts(keys)
-    unique_idf = tf.math.unsorted_segment_max(idf, position, tf.size(unique_keys))
-    weights = tf.cast(counts, tf.float32) * unique_idf
-    unique_rows = unique_keys // vocab_size
-    as_sparse = lambda v: tf.RaggedTensor.from_value_rowids(v, unique_rows, nrows=batch).to_sparse()
-    return as_sparse(unique_keys % vocab_size), as_sparse(weights)
+  df = tft.experimental.document_frequency(ids, vocab_size, name="document_frequency")
+  idf = tf.math.log1p(tf.cast(num_docs, tf.float32) / (1.0 + tf.cast(df.values, tf.float32)))
+  rows = ids.indices[:, 0]
+  keys = rows * vocab_size + ids.values
+  unique_keys, position, counts = tf.unique_with_counts(keys)
+  unique_idf = tf.math.unsorted_segment_max(idf, position, tf.size(unique_keys))
+  weights = tf.cast(counts, tf.float32) * unique_idf
+  unique_rows = unique_keys // vocab_size
+  batch = ids.dense_shape[0]
+  return (_rows_to_sparse(unique_keys % vocab_size, unique_rows, batch),
+          _rows_to_sparse(weights, unique_rows, batch))
 
 
-def _row_ones(ids: tf.SparseTensor) -> tf.Tensor:
-  # One element per document, so tft.size counts documents (including empty ones).
-  return tf.ones(tf.reshape(ids.dense_shape[0], [1]), tf.float32)
+def _rows_to_sparse(values: tf.Tensor, rows: tf.Tensor, batch: tf.Tensor) -> tf.SparseTensor:
+  # A 2-D SparseTensor with static rank, which TFT needs to encode it as a VarLenFeature.
+  # validate=False: TFT evaluates assertion ops in its first analysis phase, before the
+  # document frequencies exist, and fails there.
+  sparse = tf.RaggedTensor.from_value_rowids(values, rows, nrows=batch, validate=False).to_sparse()
+  return tf.SparseTensor(tf.reshape(sparse.indices, [-1, 2]), sparse.values,
+                         tf.reshape(sparse.dense_shape, [2]))
 
 
 def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = None) -> dict:
@@ -68,11 +69,12 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
       tokens, top_k=config.get("unigram_top_k", DEFAULT_TOP_K), num_oov_buckets=1,
       vocab_filename=UNIGRAM_VOCAB)
   ngrams = tft.ngrams(tokens, ngram_range=(1, 2), separator=" ")
+  bigram_top_k = config.get("bigram_top_k", DEFAULT_TOP_K)
   bigram_ids = tft.compute_and_apply_vocabulary(
-      ngrams, top_k=config.get("bigram_top_k", DEFAULT_TOP_K), num_oov_buckets=1,
-      vocab_filename=BIGRAM_VOCAB)
-  tfidf_ids, tfidf_weights = tfidf(
-      bigram_ids, tft.get_num_buckets_for_transformed_feature(bigram_ids))
+      ngrams, top_k=bigram_top_k, num_oov_buckets=1, vocab_filename=BIGRAM_VOCAB)
+  # top_k + 1 bounds the ids (vocabulary + OOV) with a Python int, which document_frequency needs.
+  num_docs = tft.size(tf.reshape(inputs["label"], [-1]), name="document_count")
+  tfidf_ids, tfidf_weights = tfidf(bigram_ids, bigram_top_k + 1, num_docs)
   return {
       "unigram_ids": unigram_ids,
       "bigram_ids": bigram_ids,

@@ -43,7 +43,7 @@ def keras_tokens(text):
   """What Keras TextVectorization's default standardize + split yields, after <br /> removal."""
   layer = keras.layers.TextVectorization()
   layer.adapt([re.sub(r"<br\s*/?>", " ", text)])
-  return set(layer.get_vocabulary()[1:])
+  return set(layer.get_vocabulary(include_special_tokens=False))
 
 
 def python_tokens(text):
@@ -61,7 +61,7 @@ def test_unigram_vocab_equals_keras_vocab(result):
   vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
   layer = keras.layers.TextVectorization()
   layer.adapt([re.sub(r"<br\s*/?>", " ", t) for t, _ in TRAIN])
-  assert set(vocab) == set(layer.get_vocabulary()[1:])
+  assert set(vocab) == set(layer.get_vocabulary(include_special_tokens=False))
   counts = collections.Counter(tok for t, _ in TRAIN for tok in python_tokens(t))
   assert [counts[v] for v in vocab] == sorted(counts.values(), reverse=True)  # by frequency
 
