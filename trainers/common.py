@@ -39,11 +39,16 @@ class TrainerConfig:
 
 
 def dataset(fn_args, files, tf_transform_output, batch_size: int,
-            featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int) -> tf.data.Dataset:
-  """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data."""
+            featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int,
+            drop_remainder: bool) -> tf.data.Dataset:
+  """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data.
+
+  drop_remainder: Keras 3 under MirroredStrategy with more than one replica fails on a final
+  batch that splits unevenly across replicas, so that batch (< one global batch) is dropped.
+  """
   options = tfxio.TensorFlowDatasetOptions(
       batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
-      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=False)
+      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
   ds = fn_args.data_accessor.tf_dataset_factory(
       files, options, tf_transform_output.transformed_metadata.schema)
   return ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
@@ -78,6 +83,7 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs
   history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
   summary = {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
              "epochs": epochs, "best_epoch": (best.best_epoch or 0) + 1,
+             "replicas": model.distribute_strategy.num_replicas_in_sync,
              "train_seconds": round(time.monotonic() - start, 1)}
   logging.info("trained %d epochs in %.1fs", epochs, summary["train_seconds"])
   save_history(summary, fn_args.model_run_dir)
@@ -122,7 +128,7 @@ def export(strategy, model, tf_transform_output, featurize, serving_model_dir: s
   if is_chief(strategy):
     serving.export(module, serving_model_dir)
   else:  # every worker must take part in saving; only the chief's copy is kept
-    scratch = os.path.join(fn_tmp := os.path.dirname(serving_model_dir), f".worker-scratch")
+    scratch = os.path.join(os.path.dirname(serving_model_dir), ".worker-scratch")
     serving.export(module, scratch)
     tf.io.gfile.rmtree(scratch)
 

@@ -25,9 +25,11 @@ def bow_featurizer(feature: str, size: int) -> Callable[[dict], tf.Tensor]:
   def featurize(transformed: dict) -> tf.Tensor:
     ids = transformed[ids_key]
     if weights_key is None:
-      return tf.math.bincount(ids, minlength=size, maxlength=size, binary_output=True,
-                              axis=-1, dtype=tf.float32)
-    return tf.math.bincount(ids, weights=transformed[weights_key], minlength=size,
-                            maxlength=size, axis=-1, dtype=tf.float32)
+      dense = tf.math.bincount(ids, minlength=size, maxlength=size, binary_output=True,
+                               axis=-1, dtype=tf.float32)
+    else:
+      dense = tf.math.bincount(ids, weights=transformed[weights_key], minlength=size,
+                               maxlength=size, axis=-1, dtype=tf.float32)
+    return tf.reshape(dense, [-1, size])  # bincount of sparse input loses the static shape
 
   return featurize

@@ -33,7 +33,20 @@ def configure_devices(name: str, cpu_devices: int = 1) -> None:
           f"with {have}; configure devices at process start (pipeline.cli does)") from e
 
 
+_STRATEGIES: dict = {}
+
+
 def make_strategy(name: str = "mirrored", cpu_devices: int = 1) -> tf.distribute.Strategy:
+  """One strategy per (name, devices) per process: LocalDagRunner runs every Trainer in the
+  same process, and a second MirroredStrategy there reuses collective instance keys of the
+  first, failing with a collective shape mismatch."""
+  key = (name, cpu_devices)
+  if key not in _STRATEGIES:
+    _STRATEGIES[key] = _new_strategy(name, cpu_devices)
+  return _STRATEGIES[key]
+
+
+def _new_strategy(name: str, cpu_devices: int) -> tf.distribute.Strategy:
   if name == "mirrored":
     if tf.config.list_physical_devices("GPU"):
       strategy = tf.distribute.MirroredStrategy()

@@ -7,6 +7,7 @@ renames it to `<base>/<version>` in one step. Blessing checks are the stock exec
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -36,6 +37,22 @@ def atomic_copy_version(model_path: str, base_directory: str, version: str) -> s
   return final
 
 
+PUSH_LOG = ".textzoo-pushes.json"  # hidden: TF Serving only scans numeric folder names
+
+
+def _read_push_log(base: str) -> list:
+  path = os.path.join(base, PUSH_LOG)
+  return json.load(open(path)) if os.path.exists(path) else []
+
+
+def _append_push_log(base: str, version: str, model_path: str) -> None:
+  entries = _read_push_log(base) + [{"version": version, "model": model_path}]
+  tmp = os.path.join(base, PUSH_LOG + ".tmp")
+  with open(tmp, "w") as f:
+    json.dump(entries, f, indent=1)
+  os.replace(tmp, os.path.join(base, PUSH_LOG))
+
+
 class Executor(pusher_executor.Executor):
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
@@ -52,10 +69,20 @@ class Executor(pusher_executor.Executor):
       self._MarkNotPushed(model_push)
       return
     model_path = self.GetModelPath(input_dict)
+    pushes = _read_push_log(base)
+    if pushes and pushes[-1]["model"] == model_path and os.path.isdir(
+        os.path.join(base, pushes[-1]["version"])):
+      # A rerun re-blessed the model that is already serving: do not copy it again.
+      version = pushes[-1]["version"]
+      logging.info("Model %s is already serving as version %s.", model_path, version)
+      self._MarkPushed(model_push, pushed_destination=os.path.join(base, version),
+                       pushed_version=version)
+      return
     version = str(int(time.time()))
     while os.path.exists(os.path.join(base, version)):  # two pushes in one second
       version = str(int(version) + 1)
     serving_path = atomic_copy_version(model_path, base, version)
+    _append_push_log(base, version, model_path)
     logging.info("Model written to serving path %s.", serving_path)
     io_utils.copy_dir(model_path, model_push.uri)
     self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)

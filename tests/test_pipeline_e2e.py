@@ -1,0 +1,108 @@
+"""One tiny end-to-end run of the real pipeline under LocalDagRunner, then checks on what it left:
+pushed models in TF Serving layout, the served raw-string signature, the blessing gate, and a
+cached rerun."""
+import json
+import os
+
+import ml_metadata as mlmd
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import config, runner, serving_client
+from tests import fixtures
+
+pytestmark = pytest.mark.e2e
+
+MODELS = [
+    {"name": "bow_unigram_binary", "feature": "unigram_multi_hot", "epochs": 40, "batch_size": 2,
+     "accuracy_floor": 0.0},
+    {"name": "bow_bigram_tfidf", "feature": "bigram_tfidf", "epochs": 2, "batch_size": 2,
+     "accuracy_floor": 1.01},  # impossible floor: must never be pushed
+]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  root = tmp_path_factory.mktemp("e2e")
+  data_dir = root / "data"
+  data_dir.mkdir()
+  fixtures.write_tarball(str(data_dir / "aclImdb_v1.tar.gz"))
+  cfg = config.from_dict({
+      "output_dir": str(root / "out"), "verify_checksums": False, "unigram_top_k": 100,
+      "bigram_top_k": 200, "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
+      "strategy": {"name": "mirrored", "cpu_devices": 2}, "models": MODELS})
+  pushed = runner.run_local(cfg, data_dir)
+  return cfg, data_dir, pushed
+
+
+def _executions(cfg):
+  store = mlmd.MetadataStore(mlmd.proto.ConnectionConfig(
+      sqlite=mlmd.proto.SqliteMetadataSourceConfig(filename_uri=cfg.metadata_path)))
+  types = {t.id: t.name for t in store.get_execution_types()}
+  return store, [(types[e.type_id], e) for e in store.get_executions()]
+
+
+def test_blessed_model_is_pushed_in_serving_layout(run):
+  cfg, _, pushed = run
+  versions = pushed["bow_unigram_binary"]
+  assert len(versions) == 1 and versions[0].isdigit()
+  version_dir = os.path.join(cfg.serving_dir, "bow_unigram_binary", versions[0])
+  assert os.path.isfile(os.path.join(version_dir, "saved_model.pb"))
+  assert os.path.isdir(os.path.join(version_dir, "variables"))
+  listing = os.listdir(os.path.join(cfg.serving_dir, "bow_unigram_binary"))
+  assert [v for v in listing if not v.startswith(".")] == versions  # no temp dirs left
+
+
+def test_model_below_its_floor_is_not_pushed(run):
+  cfg, _, pushed = run
+  assert pushed.get("bow_bigram_tfidf", []) == []
+  store, executions = _executions(cfg)
+  pushers = [e for t, e in executions if "Pusher" in t]
+  assert len(pushers) == 2
+
+
+def test_served_signature_takes_raw_strings(run):
+  cfg, _, _ = run
+  model = serving_client.load(os.path.join(cfg.serving_dir, "bow_unigram_binary"))
+  texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it.", ""]
+  probabilities = model.predict(texts)["probabilities"]
+  assert probabilities.shape == (3,)
+  assert np.all((probabilities >= 0) & (probabilities <= 1))
+  assert probabilities[0] > probabilities[1]  # learnt the hand-written sentiment words
+
+
+def test_examples_signature_agrees_with_text_signature(run):
+  cfg, _, _ = run
+  loaded = tf.saved_model.load(serving_client.resolve_version_dir(
+      os.path.join(cfg.serving_dir, "bow_unigram_binary")))
+  text = "Brilliant and moving, a great film."
+  example = tf.train.Example(features=tf.train.Features(feature={
+      "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[text.encode()]))}))
+  from_examples = loaded.signatures["from_examples"](
+      examples=tf.constant([example.SerializeToString()]))["probabilities"].numpy()
+  from_text = loaded.signatures["serving_default"](text=tf.constant([text]))["probabilities"]
+  np.testing.assert_allclose(from_examples, from_text.numpy(), rtol=1e-6)
+
+
+def test_trainer_ran_on_two_replicas_and_wrote_curves(run):
+  cfg, _, _ = run
+  histories = []
+  for dirpath, _, files in os.walk(cfg.pipeline_root):
+    if "history.json" in files:
+      histories.append((dirpath, json.load(open(os.path.join(dirpath, "history.json")))))
+  assert len(histories) == 2
+  for dirpath, summary in histories:
+    assert summary["replicas"] == 2
+    assert len(summary["history"]["loss"]) == summary["epochs"]
+    png = open(os.path.join(dirpath, "training_curves.png"), "rb").read()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_rerun_is_served_from_cache(run):
+  cfg, data_dir, pushed = run
+  again = runner.run_local(cfg, data_dir)
+  assert again == pushed  # nothing retrained, nothing pushed again
+  store, executions = _executions(cfg)
+  trainer_states = [e.last_known_state for t, e in executions if "Trainer" in t]
+  assert trainer_states.count(mlmd.proto.Execution.CACHED) == 2
