@@ -82,7 +82,9 @@ class RunConfig:
   def beam_args(self) -> list[str]:
     workers = self.beam.direct_num_workers or os.cpu_count() or 1
     args = [f"--direct_num_workers={workers}",
-            f"--direct_running_mode={self.beam.direct_running_mode}"]
+            f"--direct_running_mode={self.beam.direct_running_mode}",
+            # Beam workers otherwise relay every INFO line of their own into the run's log.
+            "--default_sdk_harness_log_level=WARNING"]
     return args + list(self.beam.extra_args)
 
 
