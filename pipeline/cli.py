@@ -36,6 +36,15 @@ def cmd_run(args) -> int:
     versions = pushed.get(model.name, [])
     print(f"  {model.name:24} " + (f"version {versions[-1]}" if versions else
                                    "not pushed (not blessed: see its Evaluator output)"))
+  from pipeline import report  # pylint: disable=import-outside-toplevel
+  print(f"report: {report.write(cfg.output_dir)}")
+  return 0
+
+
+def cmd_report(args) -> int:
+  from pipeline import report  # pylint: disable=import-outside-toplevel
+  output_dir = args.output_dir or config_lib.load(args.config).output_dir
+  print(report.write(output_dir))
   return 0
 
 
@@ -80,6 +89,11 @@ def build_parser() -> argparse.ArgumentParser:
   run.add_argument("--data-dir", help=data_help)
   run.add_argument("--output-dir", help="overrides the config's output_dir")
   run.set_defaults(func=cmd_run)
+
+  rep = sub.add_parser("report", help="write the Markdown run report (leaderboard, curves)")
+  rep.add_argument("--output-dir", help="the run's output_dir (default: the config's)")
+  rep.add_argument("--config", help="run config YAML (default: the packaged default)")
+  rep.set_defaults(func=cmd_report)
 
   predict = sub.add_parser("predict", help="predict with a served model on raw texts")
   predict.add_argument("--model", required=True,

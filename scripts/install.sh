@@ -9,11 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
-LOCK=requirements/lock.txt
 STAMP="$VENV/.textzoo-installed"
 
-if [ -f "$STAMP" ] && [ "$STAMP" -nt "$LOCK" ] && [ "$STAMP" -nt pyproject.toml ]; then
-  exit 0  # up to date
+if [ -f "$STAMP" ] && [ "$STAMP" -nt "$(cat "$STAMP")" ] && [ "$STAMP" -nt pyproject.toml ]; then
+  exit 0  # up to date with its lock file
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -26,6 +25,7 @@ case "$PYVER" in
   3.10|3.11) ;;
   *) echo "[install] textzoo needs Python 3.10 or 3.11 (the TFX 1.16 family); got $PYVER" >&2; exit 1;;
 esac
+LOCK=requirements/lock-py$PYVER.txt  # one full pin set per Python version (scripts/lock.sh)
 
 echo "[install] installing the pinned stack from $LOCK (Python $PYVER; a few minutes the first time)"
 "$PY" -m pip install --quiet --upgrade "pip==24.3.1"
@@ -44,5 +44,5 @@ fi
 "$PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 echo "[install] pip check:"
 "$PY" -m pip check
-touch "$STAMP"
+echo "$LOCK" > "$STAMP"
 echo "[install] ready: $VENV"

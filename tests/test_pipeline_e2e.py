@@ -106,3 +106,40 @@ def test_rerun_is_served_from_cache(run):
   store, executions = _executions(cfg)
   trainer_states = [e.last_known_state for t, e in executions if "Trainer" in t]
   assert trainer_states.count(mlmd.proto.Execution.CACHED) == 2
+
+
+def test_predict_cli_prints_probabilities(run, capsys):
+  from pipeline import cli
+  cfg, _, _ = run
+  assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bow_unigram_binary"),
+                   "Great film!", "Awful film."]) == 0
+  lines = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
+  assert [l["text"] for l in lines] == ["Great film!", "Awful film."]
+  assert all(0 <= l["probabilities"] <= 1 for l in lines)
+
+
+def test_report_matches_evaluation_artifacts(run):
+  import tensorflow_model_analysis as tfma
+  from pipeline import report
+  cfg, _, pushed = run
+  path = report.write(cfg.output_dir)
+  text = open(path).read()
+  rows = {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
+  assert set(rows) == {m["name"] for m in MODELS}
+  for name, row in rows.items():
+    evaluation = os.path.join(cfg.pipeline_root, f"Evaluator.{name}", "evaluation")
+    uri = os.path.join(evaluation, max(os.listdir(evaluation), key=int))
+    metrics = dict(tfma.load_eval_result(uri).slicing_metrics)[()][""][""]
+    assert row["value"] == pytest.approx(metrics["binary_accuracy"]["doubleValue"])
+    assert f"| {name} |" in text and f"{row['value']:.4f}" in text
+  assert rows["bow_unigram_binary"]["pushed_version"] == pushed["bow_unigram_binary"][-1]
+  assert rows["bow_bigram_tfidf"]["pushed_version"] is None and not rows["bow_bigram_tfidf"][
+      "blessed"]
+  for name in rows:
+    png = tf.io.decode_png(tf.io.read_file(os.path.join(os.path.dirname(path),
+                                                        f"curves_{name}.png")))
+    height, width, _ = png.shape
+    assert width > 1.5 * height  # two panels side by side: accuracy and loss
+  history = json.load(open(os.path.join(os.path.dirname(rows["bow_unigram_binary"]["curves"]),
+                                        "history.json")))["history"]
+  assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)

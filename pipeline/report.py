@@ -1,0 +1,161 @@
+"""`textzoo report`: one Markdown page about a run, read from ML-Metadata and its artifacts.
+
+Leaderboard (model, task, metric, value, seed figure, epochs, train time, pushed version),
+training curves (PNG per model), vocabulary sizes and per-component wall times.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from typing import Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+
+DONE = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
+
+
+class RunRecords:
+  """The latest finished execution of every pipeline node, with its input/output artifacts."""
+
+  def __init__(self, metadata_path: str):
+    if not os.path.exists(metadata_path):
+      raise FileNotFoundError(f"{metadata_path}: no ML-Metadata store (has the pipeline run?)")
+    config = metadata_store_pb2.ConnectionConfig(
+        sqlite=metadata_store_pb2.SqliteMetadataSourceConfig(
+            filename_uri=metadata_path,
+            connection_mode=metadata_store_pb2.SqliteMetadataSourceConfig.READONLY))
+    self.store = mlmd.MetadataStore(config)
+    node_type = self.store.get_context_type("node")
+    self.executions = {}
+    for context in self.store.get_contexts_by_type(node_type.name):
+      done = [e for e in self.store.get_executions_by_context(context.id)
+              if e.last_known_state in DONE]
+      if done:
+        self.executions[context.name.split(".", 1)[1]] = max(done, key=lambda e: e.id)
+
+  def artifacts(self, node: str, key: str, kind=metadata_store_pb2.Event.OUTPUT) -> list:
+    execution = self.executions.get(node)
+    if execution is None:
+      return []
+    ids = [e.artifact_id for e in self.store.get_events_by_execution_ids([execution.id])
+           if e.type == kind and e.path.steps and e.path.steps[0].key == key]
+    return self.store.get_artifacts_by_id(ids)
+
+  def seconds(self, node: str) -> float:
+    e = self.executions[node]
+    return (e.last_update_time_since_epoch - e.create_time_since_epoch) / 1000
+
+  def exec_property(self, node: str, name: str):
+    value = self.executions[node].custom_properties.get(name)
+    return None if value is None else value.string_value or value.int_value
+
+
+def _custom(artifact, name):
+  value = artifact.custom_properties.get(name)
+  if value is None:
+    return None
+  return value.string_value or value.int_value
+
+
+def _metrics(evaluation_uri: str) -> dict:
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  result = tfma.load_eval_result(evaluation_uri)
+  overall = dict(result.slicing_metrics)[()][""][""]
+  return {k: list(v.values())[0] for k, v in overall.items()}
+
+
+def model_rows(records: RunRecords) -> list[dict]:
+  rows = []
+  for node in sorted(n for n in records.executions if n.startswith("Trainer.")):
+    name = node.split(".", 1)[1]
+    config = json.loads(records.exec_property(node, "custom_config") or "{}")
+    row = {"model": name, "task": "IMDB sentiment", "feature": config.get("feature"),
+           "metric": "test accuracy", "seed": config.get("seed_figure"),
+           "epochs": config.get("epochs"), "seconds": round(records.seconds(node))}
+    run_dirs = records.artifacts(node, "model_run")
+    if run_dirs:
+      history = os.path.join(run_dirs[0].uri, "history.json")
+      if os.path.exists(history):
+        summary = json.load(open(history))
+        row.update(train_seconds=summary["train_seconds"], best_epoch=summary["best_epoch"],
+                   replicas=summary.get("replicas"))
+      row["curves"] = os.path.join(run_dirs[0].uri, "training_curves.png")
+    evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
+    if evaluations:
+      metrics = _metrics(evaluations[0].uri)
+      row.update(value=metrics.get("binary_accuracy"), auc=metrics.get("auc"),
+                 examples=metrics.get("example_count"))
+    blessings = records.artifacts(f"Evaluator.{name}", "blessing")
+    row["blessed"] = bool(blessings and _custom(blessings[0], "blessed"))
+    pushes = records.artifacts(f"Pusher.{name}", "pushed_model")
+    row["pushed_version"] = (_custom(pushes[0], "pushed_version")
+                             if pushes and _custom(pushes[0], "pushed") else None)
+    rows.append(row)
+  return rows
+
+
+def vocabulary_sizes(records: RunRecords) -> dict:
+  graphs = records.artifacts("Transform", "transform_graph")
+  if not graphs:
+    return {}
+  import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+  output = tft.TFTransformOutput(graphs[0].uri)
+  vocab_dir = os.path.join(graphs[0].uri, "transform_fn", "assets")
+  names = sorted(os.listdir(vocab_dir)) if os.path.isdir(vocab_dir) else []
+  return {n: output.vocabulary_size_by_name(n) for n in names}
+
+
+def _fmt(value, pattern="{:.4f}"):
+  return "" if value is None else pattern.format(value)
+
+
+def write(output_dir: str, report_dir: Optional[str] = None) -> str:
+  """Writes <report_dir>/report.md (+ PNGs) for the run in output_dir; returns its path."""
+  records = RunRecords(os.path.join(output_dir, "metadata.sqlite"))
+  report_dir = report_dir or os.path.join(output_dir, "report")
+  tmp = report_dir + ".tmp"
+  shutil.rmtree(tmp, ignore_errors=True)
+  os.makedirs(tmp)
+  rows = model_rows(records)
+  lines = ["# textzoo run report", "", f"Run: `{os.path.abspath(output_dir)}`", "",
+           "## Leaderboard", "",
+           "| model | task | feature | metric | value | seed figure | AUC | epochs (best) | "
+           "train s | replicas | blessed | pushed version |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+  for r in sorted(rows, key=lambda r: -(r.get("value") or 0)):
+    lines.append(
+        f"| {r['model']} | {r['task']} | {r['feature']} | {r['metric']} | "
+        f"{_fmt(r.get('value'))} | {_fmt(r.get('seed'), '{:.3f}')} | {_fmt(r.get('auc'))} | "
+        f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
+        f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
+        f"{r['pushed_version'] or 'not pushed'} |")
+  lines += ["", "## Training curves", ""]
+  for r in rows:
+    if r.get("curves") and os.path.exists(r["curves"]):
+      png = f"curves_{r['model']}.png"
+      shutil.copy(r["curves"], os.path.join(tmp, png))
+      lines += [f"### {r['model']}", "", f"![{r['model']} training curves]({png})", ""]
+  vocabularies = vocabulary_sizes(records)
+  if vocabularies:
+    lines += ["## Vocabularies", "", "| vocabulary | size (without OOV) |", "|---|---|"]
+    lines += [f"| {name} | {size} |" for name, size in vocabularies.items()]
+    lines.append("")
+  lines += ["## Component wall times (ML-Metadata execution records)", "",
+            "| component | seconds | state |", "|---|---|---|"]
+  state_names = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
+  for node, execution in sorted(records.executions.items(), key=lambda kv: kv[1].id):
+    lines.append(f"| {node} | {records.seconds(node):.1f} | "
+                 f"{state_names[execution.last_known_state]} |")
+  with open(os.path.join(tmp, "report.md"), "w") as f:
+    f.write("\n".join(lines) + "\n")
+  shutil.rmtree(report_dir, ignore_errors=True)
+  os.replace(tmp, report_dir)
+  return os.path.join(report_dir, "report.md")
+
+
+def leaderboard(output_dir: str) -> list[dict]:
+  return model_rows(RunRecords(os.path.join(output_dir, "metadata.sqlite")))
+
+
