@@ -6,6 +6,9 @@ Outputs (one row per review):
   bigram_tfidf_ids     int64 [None]  unique bigram ids of the review
   bigram_tfidf_weights float [None]  count x log(1 + N / (1 + df)) for each of those ids, the
                                      formula of Keras TextVectorization(output_mode="tf_idf")
+  word_ids             int64 [L]     only when custom_config["sequence_length"] = L: the tokens as
+                                     unigram-vocabulary ids + 2, 1 for OOV, 0-padded/truncated to
+                                     L (so Keras Embedding(mask_zero=True) works)
   label                int64 []
 
 Multi-hot vectors are not materialised (20 001 floats a review); trainers.features densifies the
@@ -65,9 +68,9 @@ def _rows_to_sparse(values: tf.Tensor, rows: tf.Tensor, batch: tf.Tensor) -> tf.
 def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = None) -> dict:
   config = custom_config or {}
   tokens = tokenize(inputs["text"])
-  unigram_ids = tft.compute_and_apply_vocabulary(
-      tokens, top_k=config.get("unigram_top_k", DEFAULT_TOP_K), num_oov_buckets=1,
-      vocab_filename=UNIGRAM_VOCAB)
+  unigram_vocab = tft.vocabulary(tokens, top_k=config.get("unigram_top_k", DEFAULT_TOP_K),
+                                 vocab_filename=UNIGRAM_VOCAB)
+  unigram_ids = tft.apply_vocabulary(tokens, unigram_vocab, num_oov_buckets=1)
   ngrams = tft.ngrams(tokens, ngram_range=(1, 2), separator=" ")
   bigram_top_k = config.get("bigram_top_k", DEFAULT_TOP_K)
   bigram_ids = tft.compute_and_apply_vocabulary(
@@ -75,10 +78,25 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
   # top_k + 1 bounds the ids (vocabulary + OOV) with a Python int, which document_frequency needs.
   num_docs = tft.size(tf.reshape(inputs["label"], [-1]), name="document_count")
   tfidf_ids, tfidf_weights = tfidf(bigram_ids, bigram_top_k + 1, num_docs)
-  return {
+  outputs = {
       "unigram_ids": unigram_ids,
       "bigram_ids": bigram_ids,
       "bigram_tfidf_ids": tfidf_ids,
       "bigram_tfidf_weights": tfidf_weights,
       "label": tf.reshape(inputs["label"], [-1]),
   }
+  if config.get("sequence_length"):
+    outputs["word_ids"] = word_sequence(tokens, unigram_vocab, int(config["sequence_length"]))
+  return outputs
+
+
+PAD_ID, OOV_ID = 0, 1
+
+
+def word_sequence(tokens: tf.SparseTensor, vocab, length: int) -> tf.Tensor:
+  """Token ids (vocabulary index + 2; OOV 1), truncated/0-padded to [batch, length]."""
+  ids = tft.apply_vocabulary(tokens, vocab, default_value=-1)
+  ids = tf.SparseTensor(ids.indices, tf.where(ids.values < 0, tf.constant(OOV_ID, tf.int64),
+                                              ids.values + 2), ids.dense_shape)
+  ragged = tf.RaggedTensor.from_sparse(ids)[:, :length]
+  return ragged.to_tensor(default_value=PAD_ID, shape=[None, length])

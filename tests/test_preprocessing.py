@@ -22,11 +22,11 @@ RAW_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string),
             "label": tf.io.FixedLenFeature([1], tf.int64)}
 
 
-def analyze_and_transform(top_k=1000):
+def analyze_and_transform(top_k=1000, sequence_length=None):
   raw = [{"text": [t], "label": [y]} for t, y in TRAIN]
   metadata = tft.DatasetMetadata.from_feature_spec(RAW_SPEC)
-  fn = functools.partial(preprocessing.preprocessing_fn,
-                         custom_config={"unigram_top_k": top_k, "bigram_top_k": top_k})
+  fn = functools.partial(preprocessing.preprocessing_fn, custom_config={
+      "unigram_top_k": top_k, "bigram_top_k": top_k, "sequence_length": sequence_length})
   out_dir = tempfile.mkdtemp()
   with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
     (transformed, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
@@ -113,3 +113,13 @@ def test_multi_hot_ids_cover_every_token(result):
   for row, (text, label) in zip(transformed, TRAIN):
     assert sorted(vocab[i] for i in row["unigram_ids"]) == sorted(python_tokens(text))
     assert row["label"] == label
+
+
+def test_word_sequences_are_padded_truncated_with_reserved_ids():
+  transformed, output = analyze_and_transform(top_k=5, sequence_length=8)
+  vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
+  for row, (text, _) in zip(transformed, TRAIN):
+    tokens = python_tokens(text)[:8]
+    expected = [vocab.index(t) + 2 if t in vocab else 1 for t in tokens]
+    assert list(row["word_ids"]) == expected + [0] * (8 - len(expected))
+  assert "word_ids" not in analyze_and_transform(top_k=5)[0][0]  # only when asked for
