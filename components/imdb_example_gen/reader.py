@@ -23,7 +23,7 @@ MEMBER_RE = re.compile(r"^aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt$")
 # Known upstream members we skip on purpose (not worth a warning).
 _KNOWN_EXTRA_RE = re.compile(
     r"^aclImdb(/(README|imdb\.vocab|imdbEr\.txt)|/(train|test)(/(unsup(/.*)?|urls_\w+\.txt|"
-    r"\w+\.feat|pos|neg|))?)/?$")
+    r"\w+\.feat|pos|neg|))?)?/?$")
 LABELS = {"neg": 0, "pos": 1}
 EXPECTED_FOLDERS = [(s, l) for s in ("train", "test") for l in ("neg", "pos")]
 

@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): preprocessing, training, serving and end-to-end throughput."""
