@@ -5,7 +5,7 @@ VENV ?= .venv
 DATA_DIR ?= $(if $(TEXTZOO_DATA_DIR),$(TEXTZOO_DATA_DIR),$(wildcard ../shared/corpora))
 export VENV PYTHON
 
-.PHONY: install run test lock clean
+.PHONY: install run test bench report lock clean
 
 install:
 	@scripts/install.sh
@@ -16,9 +16,18 @@ run: install
 test: install
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
-# Regenerates requirements/lock.txt from requirements/stack.txt in a scratch venv.
+# Benchmarks on the real IMDB data (tens of minutes; needs a finished `make run` for the
+# serving and end-to-end sections). Results: bench/results/BENCH.md and bench.json.
+bench: install
+	@test -f runs/default/metadata.sqlite || { echo "run 'make run' first (bench reads its serving dir and ML-Metadata)"; exit 1; }
+	$(VENV)/bin/python -m bench.run --data-dir $(or $(DATA_DIR),$(HOME)/.cache/textzoo) --output-dir runs/default $(BENCH_ARGS)
+
+report: install
+	$(VENV)/bin/textzoo report --output-dir runs/default
+
+# Regenerates requirements/lock-py<version>.txt from requirements/stack.txt in a scratch venv.
 lock:
-	scripts/lock.sh
+	PYTHON=$(PYTHON) scripts/lock.sh
 
 clean:
 	rm -rf $(VENV) runs
