@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,15 +25,21 @@ ROOT = os.path.dirname(HERE)
 
 
 def measure(args: list[str]) -> dict:
-  """Runs `python -m <args>` and returns the JSON on its RESULT line."""
+  """Runs `python -m <args>` and returns the JSON on its RESULT line, plus the CPU seconds the
+  process and all its children (Beam workers) used and its wall time: cpu / wall is how many of
+  the cores it kept busy."""
   start = time.monotonic()
+  before = resource.getrusage(resource.RUSAGE_CHILDREN)
   proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True,
                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
   lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
   if proc.returncode or not lines:
     raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-  logging.info("%s: %.0fs", " ".join(args[:6]), time.monotonic() - start)
-  return json.loads(lines[-1][len("RESULT "):])
+  after = resource.getrusage(resource.RUSAGE_CHILDREN)
+  wall = time.monotonic() - start
+  cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+  logging.info("%s: %.0fs wall, %.0fs CPU", " ".join(args[:6]), wall, cpu)
+  return {**json.loads(lines[-1][len("RESULT "):]), "process_wall_s": wall, "process_cpu_s": cpu}
 
 
 def summary(values: list[float]) -> dict:
@@ -48,7 +55,8 @@ def bench_preprocess(cache: str, tar: str, reps: int) -> dict:
                      ("keras_in_memory", ["keras"])):
     runs = [measure(["bench.preprocess", *args, "--cache", cache]) for _ in range(reps)]
     out[name] = {"docs_per_s": summary([r["docs_per_s"] for r in runs]),
-                 "seconds": summary([r["seconds"] for r in runs]), "docs": runs[0]["docs"]}
+                 "seconds": summary([r["seconds"] for r in runs]), "docs": runs[0]["docs"],
+                 "cores_busy": summary([r["process_cpu_s"] / r["process_wall_s"] for r in runs])}
   return out
 
 
@@ -95,13 +103,14 @@ def markdown(results: dict) -> str:
     keras = p["keras_in_memory"]["seconds"]["median"]
     lines += ["## Preprocessing: 50 000 labelled IMDB reviews -> unigram multi-hot, bigram "
               "tf-idf, int sequences (600)", "",
-              "| way | docs/s | seconds | time vs Keras in memory |", "|---|---|---|---|"]
+              "| way | docs/s | seconds | time vs Keras in memory | cores busy (CPU s / wall s) |",
+              "|---|---|---|---|---|"]
     for name, label in (("tft_1_worker", "TFT analyze + materialise, DirectRunner, 1 worker"),
                         ("tft_2_workers", "TFT analyze + materialise, DirectRunner, 2 workers"),
                         ("keras_in_memory", "Keras TextVectorization adapt + map, in memory")):
       r = p[name]
       lines.append(f"| {label} | {_fmt(r['docs_per_s'])} | {_fmt(r['seconds'])} | "
-                   f"{r['seconds']['median'] / keras:.2f}x |")
+                   f"{r['seconds']['median'] / keras:.2f}x | {r['cores_busy']['median']:.2f} |")
     speedup = p["tft_1_worker"]["seconds"]["median"] / p["tft_2_workers"]["seconds"]["median"]
     lines += ["", f"2 workers vs 1: {speedup:.2f}x faster.", ""]
   if "train" in results:
