@@ -1,6 +1,7 @@
 # Two commands a newcomer needs: `make run` (default pipeline on real IMDB) and `make test`.
 # Both create/refresh the virtual environment first (scripts/install.sh, idempotent).
-PYTHON ?= python3.11
+# Python 3.11 if there is one, else 3.10 (the TFX 1.16 family supports both).
+PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || echo python3.11)
 VENV ?= .venv
 DATA_DIR ?= $(if $(TEXTZOO_DATA_DIR),$(TEXTZOO_DATA_DIR),$(wildcard ../shared/corpora))
 export VENV PYTHON

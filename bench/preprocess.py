@@ -55,7 +55,8 @@ def run_tft(cache: str, workers: int) -> dict:
   from components import preprocessing
   schema = tft.DatasetMetadata.from_feature_spec(RAW_SPEC).schema
   out = os.path.join(cache, "transformed")
-  shutil.rmtree(out, ignore_errors=True)
+  for previous in (out, os.path.join(cache, "transform_fn")):  # a repetition rewrites both
+    shutil.rmtree(previous, ignore_errors=True)
   options = PipelineOptions([f"--direct_num_workers={workers}",
                              "--direct_running_mode=multi_processing",
                              "--default_sdk_harness_log_level=WARNING"])
@@ -111,6 +112,7 @@ def main():
   args = parser.parse_args()
   if args.what == "prepare":
     prepare(args.tar, args.cache)
+    print("RESULT " + json.dumps({"docs": _count(os.path.join(args.cache, "raw", "all.tfrecord"))}))
     return
   result = run_tft(args.cache, args.workers) if args.what == "tft" else run_keras(args.cache)
   print("RESULT " + json.dumps(result))

@@ -29,22 +29,25 @@ def cmd_run(args) -> int:
   strategy.configure_devices(cfg.strategy.name, cfg.strategy.cpu_devices)
   from pipeline import runner  # pylint: disable=import-outside-toplevel
   start = time.monotonic()
-  pushed = runner.run_local(cfg, data_dir)
+  runner.run_local(cfg, data_dir)
   print(f"\ntextzoo run finished in {time.monotonic() - start:.0f}s; serving dir "
         f"{os.path.abspath(cfg.serving_dir)}")
-  for model in cfg.models:
-    versions = pushed.get(model.name, [])
-    print(f"  {model.name:24} " + (f"version {versions[-1]}" if versions else
-                                   "not pushed (not blessed: see its Evaluator output)"))
   from pipeline import report  # pylint: disable=import-outside-toplevel
-  print(f"report: {report.write(cfg.output_dir)}")
+  seeds = {m.name: m.seed_figure for m in cfg.models}
+  for row in report.leaderboard(cfg.output_dir, seeds):  # this run's pushes, from ML-Metadata
+    value = f"test accuracy {row['value']:.4f}" if row.get("value") is not None else ""
+    print(f"  {row['model']:24} {value}  " + (
+        f"pushed as version {row['pushed_version']}" if row["pushed_version"] else
+        "not pushed (not blessed: see its Evaluator output)"))
+  print(f"report: {report.write(cfg.output_dir, seed_figures=seeds)}")
   return 0
 
 
 def cmd_report(args) -> int:
   from pipeline import report  # pylint: disable=import-outside-toplevel
-  output_dir = args.output_dir or config_lib.load(args.config).output_dir
-  print(report.write(output_dir))
+  cfg = config_lib.load(args.config)
+  output_dir = args.output_dir or cfg.output_dir
+  print(report.write(output_dir, seed_figures={m.name: m.seed_figure for m in cfg.models}))
   return 0
 
 
@@ -121,9 +124,12 @@ def main(argv=None) -> int:
   _setup_logging()
   try:
     return args.func(args)
-  except (config_lib.ConfigError, corpora.CorpusError) as e:
+  except (config_lib.ConfigError, corpora.CorpusError, FileNotFoundError, ValueError) as e:
     print(f"textzoo: error: {e}", file=sys.stderr)
     return 2
+  except RuntimeError as e:  # a held run lock, a strategy that cannot be built, ...
+    print(f"textzoo: error: {e}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

@@ -25,8 +25,9 @@ _CHUNK = 1 << 20
 @dataclasses.dataclass(frozen=True)
 class CorpusFile:
   name: str
-  url: str
+  url: Optional[str]       # None: no URL serves this exact file (see `source`)
   sha256: tuple[str, ...]  # any of these is accepted (upstream and repacked variants)
+  source: str = ""         # where the file comes from, when it cannot be downloaded as is
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,8 +37,8 @@ class Corpus:
   files: tuple[CorpusFile, ...]
 
 
-def _file(name: str, url: str, *sha256: str) -> CorpusFile:
-  return CorpusFile(name, url, tuple(sha256))
+def _file(name: str, url: Optional[str], *sha256: str, source: str = "") -> CorpusFile:
+  return CorpusFile(name, url, tuple(sha256), source)
 
 
 REGISTRY: dict[str, Corpus] = {c.name: c for c in [
@@ -74,8 +75,10 @@ REGISTRY: dict[str, Corpus] = {c.name: c for c in [
               "https://github.com/rishabhmisra/News-Headlines-Dataset-For-Sarcasm-Detection/raw/master/Sarcasm_Headlines_Dataset.json.zip",
               "0c4e1d495d237a65e9593c92fee279243aaeda21b9c2feff3618583526daf29c"),)),
     Corpus("glove_6b_50d", "GloVe 6B 50-d vectors, 100k most frequent words", (
-        _file("glove.6B.50d.top100k.zip", "https://nlp.stanford.edu/data/glove.6B.zip",
-              "862e0b8bc80fec29faa374354dc0a6a7efa5505ca25e77b227733823b14c0675"),)),
+        _file("glove.6B.50d.top100k.zip", None,
+              "862e0b8bc80fec29faa374354dc0a6a7efa5505ca25e77b227733823b14c0675",
+              source="the first 100 000 lines of glove.6B.50d.txt from "
+                     "https://nlp.stanford.edu/data/glove.6B.zip, zipped"),)),
 ]}
 
 
@@ -114,10 +117,20 @@ def ensure_file(spec: CorpusFile, data_dir: Path, verify: bool = True) -> Path:
     if verify:
       _check_sha256(path, spec, delete_on_mismatch=False)
     return path
+  if spec.url is None:
+    raise CorpusError(
+        f"{spec.name} is not in {data_dir} and has no download URL (it is {spec.source}). "
+        f"Put the file there, or point --data-dir / ${DATA_DIR_ENV} at a folder that has it.")
   data_dir.mkdir(parents=True, exist_ok=True)
   part = path.with_name(path.name + ".part")
   try:
-    _download(spec.url, part)
+    try:
+      _download(spec.url, part)
+    except urllib.error.HTTPError as e:
+      if e.code != 416:  # 416: the .part left over is already whole (or longer): start over
+        raise
+      part.unlink(missing_ok=True)
+      _download(spec.url, part)
   except (urllib.error.URLError, OSError) as e:
     raise CorpusError(
         f"{spec.name} is not in {data_dir} and could not be downloaded from {spec.url} ({e}). "

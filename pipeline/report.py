@@ -19,7 +19,8 @@ DONE = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACH
 class RunRecords:
   """The latest finished execution of every pipeline node, with its input/output artifacts."""
 
-  def __init__(self, metadata_path: str):
+  def __init__(self, metadata_path: str, states=DONE):
+    """states: which finished executions count; (COMPLETE,) skips cache hits (for timings)."""
     if not os.path.exists(metadata_path):
       raise FileNotFoundError(f"{metadata_path}: no ML-Metadata store (has the pipeline run?)")
     config = metadata_store_pb2.ConnectionConfig(
@@ -27,13 +28,15 @@ class RunRecords:
             filename_uri=metadata_path,
             connection_mode=metadata_store_pb2.SqliteMetadataSourceConfig.READONLY))
     self.store = mlmd.MetadataStore(config)
-    node_type = self.store.get_context_type("node")
+    pipelines = [c.name for c in self.store.get_contexts_by_type("pipeline")]
     self.executions = {}
-    for context in self.store.get_contexts_by_type(node_type.name):
+    for context in self.store.get_contexts_by_type("node"):
+      # Node contexts are named "<pipeline name>.<node id>"; either may contain dots.
+      prefix = next((p + "." for p in pipelines if context.name.startswith(p + ".")), "")
       done = [e for e in self.store.get_executions_by_context(context.id)
-              if e.last_known_state in DONE]
+              if e.last_known_state in states]
       if done:
-        self.executions[context.name.split(".", 1)[1]] = max(done, key=lambda e: e.id)
+        self.executions[context.name[len(prefix):]] = max(done, key=lambda e: e.id)
 
   def artifacts(self, node: str, key: str, kind=metadata_store_pb2.Event.OUTPUT) -> list:
     execution = self.executions.get(node)
@@ -66,19 +69,21 @@ def _metrics(evaluation_uri: str) -> dict:
   return {k: list(v.values())[0] for k, v in overall.items()}
 
 
-def model_rows(records: RunRecords) -> list[dict]:
+def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list[dict]:
+  """seed_figures: model name -> the seed notebook's figure (from the run config)."""
   rows = []
   for node in sorted(n for n in records.executions if n.startswith("Trainer.")):
     name = node.split(".", 1)[1]
     config = json.loads(records.exec_property(node, "custom_config") or "{}")
     row = {"model": name, "task": "IMDB sentiment", "feature": config.get("feature"),
-           "metric": "test accuracy", "seed": config.get("seed_figure"),
-           "epochs": config.get("epochs"), "seconds": round(records.seconds(node))}
+           "metric": "test accuracy", "seed": (seed_figures or {}).get(name),
+           "epochs": config.get("epochs")}
     run_dirs = records.artifacts(node, "model_run")
     if run_dirs:
       history = os.path.join(run_dirs[0].uri, "history.json")
       if os.path.exists(history):
-        summary = json.load(open(history))
+        with open(history) as f:
+          summary = json.load(f)
         row.update(train_seconds=summary["train_seconds"], best_epoch=summary["best_epoch"],
                    replicas=summary.get("replicas"))
       row["curves"] = os.path.join(run_dirs[0].uri, "training_curves.png")
@@ -111,14 +116,15 @@ def _fmt(value, pattern="{:.4f}"):
   return "" if value is None else pattern.format(value)
 
 
-def write(output_dir: str, report_dir: Optional[str] = None) -> str:
+def write(output_dir: str, report_dir: Optional[str] = None,
+          seed_figures: Optional[dict] = None) -> str:
   """Writes <report_dir>/report.md (+ PNGs) for the run in output_dir; returns its path."""
   records = RunRecords(os.path.join(output_dir, "metadata.sqlite"))
   report_dir = report_dir or os.path.join(output_dir, "report")
   tmp = report_dir + ".tmp"
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(tmp)
-  rows = model_rows(records)
+  rows = model_rows(records, seed_figures)
   lines = ["# textzoo run report", "", f"Run: `{os.path.abspath(output_dir)}`", "",
            "## Leaderboard", "",
            "| model | task | feature | metric | value | seed figure | AUC | epochs (best) | "
@@ -155,7 +161,7 @@ def write(output_dir: str, report_dir: Optional[str] = None) -> str:
   return os.path.join(report_dir, "report.md")
 
 
-def leaderboard(output_dir: str) -> list[dict]:
-  return model_rows(RunRecords(os.path.join(output_dir, "metadata.sqlite")))
+def leaderboard(output_dir: str, seed_figures: Optional[dict] = None) -> list[dict]:
+  return model_rows(RunRecords(os.path.join(output_dir, "metadata.sqlite")), seed_figures)
 
 

@@ -54,8 +54,7 @@ def run_local(cfg: RunConfig, data_dir: Path) -> dict[str, list[str]]:
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
   from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
-  if cfg.verify_checksums:
-    corpora.ensure_corpus(cfg.corpus, data_dir)
+  corpora.ensure_corpus(cfg.corpus, data_dir, verify=cfg.verify_checksums)
   with output_dir_lock(cfg.output_dir):
     start = time.monotonic()
     logging.info("running pipeline %s: data %s, output %s, beam args %s", cfg.pipeline_name,

@@ -10,6 +10,16 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 STAMP="$VENV/.textzoo-installed"
+pyver() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
+if ! command -v "$PYTHON" > /dev/null; then
+  echo "[install] $PYTHON not found; set PYTHON to a Python 3.10 or 3.11 interpreter" >&2
+  exit 1
+fi
+if [ -x "$VENV/bin/python" ] && [ "$(pyver "$VENV/bin/python")" != "$(pyver "$PYTHON")" ]; then
+  echo "[install] $VENV has Python $(pyver "$VENV/bin/python"), $PYTHON is $(pyver "$PYTHON"): recreating it"
+  rm -rf "$VENV"
+fi
 
 if [ -f "$STAMP" ] && [ "$STAMP" -nt "$(cat "$STAMP")" ] && [ "$STAMP" -nt pyproject.toml ]; then
   exit 0  # up to date with its lock file
@@ -20,7 +30,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-PYVER=$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+PYVER=$(pyver "$PY")
 case "$PYVER" in
   3.10|3.11) ;;
   *) echo "[install] textzoo needs Python 3.10 or 3.11 (the TFX 1.16 family); got $PYVER" >&2; exit 1;;

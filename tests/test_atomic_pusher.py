@@ -1,4 +1,5 @@
 import os
+import shutil
 
 import pytest
 
@@ -41,3 +42,46 @@ def test_existing_version_is_never_overwritten(tmp_path):
   executor.atomic_copy_version(_model(tmp_path), str(base), "100")
   with pytest.raises(FileExistsError):
     executor.atomic_copy_version(_model(tmp_path), str(base), "100")
+
+
+def _push(tmp_path, base, blessed, model_dir=None):
+  from tfx.proto import pusher_pb2
+  from tfx.types import standard_artifacts
+  from tfx.utils import path_utils, proto_utils
+  model = standard_artifacts.Model()
+  model.uri = model_dir or str(tmp_path / f"model-artifact{len(list(tmp_path.iterdir()))}")
+  serving = path_utils.serving_model_path(model.uri)
+  if not os.path.exists(serving):
+    shutil.copytree(_model(tmp_path), serving)
+  blessing = standard_artifacts.ModelBlessing()
+  blessing.uri = str(tmp_path / "blessing")
+  blessing.set_int_custom_property("blessed", int(blessed))
+  pushed = standard_artifacts.PushedModel()
+  pushed.uri = str(tmp_path / f"pushed{len(list(tmp_path.iterdir()))}")
+  destination = pusher_pb2.PushDestination(
+      filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=str(base)))
+  executor.Executor().Do({"model": [model], "model_blessing": [blessing]},
+                         {"pushed_model": [pushed]},
+                         {"push_destination": proto_utils.proto_to_json(destination)})
+  return model.uri, pushed
+
+
+def test_executor_pushes_blessed_and_does_not_copy_the_same_model_twice(tmp_path):
+  base = tmp_path / "serving" / "m"
+  model_uri, first = _push(tmp_path, base, blessed=True)
+  assert first.get_int_custom_property("pushed") == 1
+  version = first.get_string_custom_property("pushed_version")
+  assert sorted(os.listdir(base)) == sorted([version, executor.PUSH_LOG])
+  _, again = _push(tmp_path, base, blessed=True, model_dir=model_uri)  # re-blessed, same model
+  assert again.get_string_custom_property("pushed_version") == version
+  assert sorted(v for v in os.listdir(base) if v.isdigit()) == [version]
+  _, other = _push(tmp_path, base, blessed=True)  # a different model: a new version
+  assert other.get_string_custom_property("pushed_version") != version
+  assert len([v for v in os.listdir(base) if v.isdigit()]) == 2
+
+
+def test_executor_does_not_push_unblessed_model(tmp_path):
+  base = tmp_path / "serving" / "m"
+  _, pushed = _push(tmp_path, base, blessed=False)
+  assert pushed.get_int_custom_property("pushed") == 0
+  assert not base.exists() or not [v for v in os.listdir(base) if v.isdigit()]

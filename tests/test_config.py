@@ -24,6 +24,8 @@ def test_unknown_trainer_lists_valid_names(tmp_path):
 def test_unknown_corpus_lists_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'imbd'.*imdb"):
     config.from_dict({"corpus": "imbd", "models": [{"name": "m"}]})
+  with pytest.raises(config.ConfigError, match=r"unknown corpus 'alice'; valid names: imdb"):
+    config.from_dict({"corpus": "alice", "models": [{"name": "m"}]})  # registered, no pipeline yet
 
 
 def test_unknown_key_is_an_error():

@@ -36,7 +36,6 @@ def test_reader_reads_only_expected_members(tmp_path):
       "aclImdb/train/neg/92_1.txt"]
   latin = next(r for r in reviews if r.id == "train/neg/91")
   assert latin.text == "caf\ufffd was awful\ufffd" and latin.label == 0 and latin.rating == 2
-  assert not os.path.exists(tmp_path / "evil_1.txt")  # nothing extracted anywhere
 
 
 def test_reader_keeps_raw_text_and_parses_names(tmp_path):
@@ -64,6 +63,11 @@ def test_not_gzip_is_a_clear_error(tmp_path):
     list(reader.iter_reviews(str(bad)))
 
 
+def test_missing_archive_is_named(tmp_path):
+  with pytest.raises(FileNotFoundError, match=r"nothere\.tar\.gz: no such file"):
+    list(reader.iter_reviews(str(tmp_path / "nothere.tar.gz")))
+
+
 def test_missing_label_folder_is_an_error(tmp_path):
   without_test_neg = [r for r in REVIEWS if (r[0], r[1]) != ("test", "neg")]
   tar = fixtures.write_tarball(str(tmp_path / "a.tar.gz"), reviews=without_test_neg)
@@ -74,7 +78,8 @@ def test_missing_label_folder_is_an_error(tmp_path):
 def test_split_assignment_is_seeded_and_about_eighty_twenty():
   reviews = [reader.Review("train", 1, 8, f"train/pos/{i}", "x") for i in range(5000)]
   splits = [executor.assign_split(r, 42, 20) for r in reviews]
-  assert splits == [executor.assign_split(r, 42, 20) for r in reversed(reviews)][::-1]
+  relabelled = [reader.Review("train", 0, 1, r.id, "other text") for r in reviews]
+  assert splits == [executor.assign_split(r, 42, 20) for r in relabelled]  # only the id counts
   share = splits.count("eval") / len(splits)
   assert 0.18 < share < 0.22
   assert splits != [executor.assign_split(r, 7, 20) for r in reviews]  # the seed matters

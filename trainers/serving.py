@@ -74,6 +74,7 @@ def export(module: ServingModule, serving_model_dir: str) -> None:
   parent = os.path.dirname(os.path.abspath(serving_model_dir))
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
+  os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the model must be readable by a model server
   try:
     tf.saved_model.save(module, tmp, signatures={
         "serving_default": module.serve_text.get_concrete_function(),

@@ -11,6 +11,7 @@ it is too late.
 from __future__ import annotations
 
 import logging
+import os
 
 import tensorflow as tf
 
@@ -58,6 +59,11 @@ def _new_strategy(name: str, cpu_devices: int) -> tf.distribute.Strategy:
     gpus = tf.config.list_logical_devices("GPU")
     strategy = tf.distribute.OneDeviceStrategy(gpus[0].name if gpus else "/cpu:0")
   elif name == "multi_worker":
+    # Needs one process per worker, each started with its TF_CONFIG before TensorFlow
+    # initialises (an orchestrator's job: see the README); LocalDagRunner is one process.
+    if "TF_CONFIG" not in os.environ:
+      raise RuntimeError("strategy multi_worker needs $TF_CONFIG describing the cluster and this "
+                         "worker; use `mirrored` for one machine")
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
   else:
     raise ValueError(f"unknown strategy {name!r}; valid names: mirrored, one_device, multi_worker")

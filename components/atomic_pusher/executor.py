@@ -42,7 +42,14 @@ PUSH_LOG = ".textzoo-pushes.json"  # hidden: TF Serving only scans numeric folde
 
 def _read_push_log(base: str) -> list:
   path = os.path.join(base, PUSH_LOG)
-  return json.load(open(path)) if os.path.exists(path) else []
+  if not os.path.exists(path):
+    return []
+  try:
+    with open(path) as f:
+      return json.load(f)
+  except ValueError as e:
+    raise ValueError(f"{path}: corrupt push log ({e}); it only lists which model each version "
+                     "came from, so it can be deleted") from e
 
 
 def _append_push_log(base: str, version: str, model_path: str) -> None:

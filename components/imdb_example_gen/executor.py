@@ -15,9 +15,6 @@ from tfx.utils import proto_utils
 
 from components.imdb_example_gen import reader
 
-_UPSTREAM_SPLITS = {"train": ("train", "eval"), "test": ("test",)}
-
-
 def assign_split(review: reader.Review, seed: int, eval_percent: int) -> str:
   """Upstream test -> test. Upstream train -> eval when sha256("<seed>:<id>") mod 100 < eval_percent.
 
@@ -66,7 +63,8 @@ def _ReadReviews(pipeline: beam.Pipeline, tar_path: str):  # pylint: disable=inv
 @beam.typehints.with_output_types(tf.train.Example)
 def _ImdbToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
                    split_pattern: str):
-  """All reviews of one tarball as tf.Examples (for a plain single-split FileBasedExampleGen)."""
+  """All reviews of one tarball as tf.Examples, unsplit. The base class requires this hook;
+  Executor overrides GenerateExamplesByBeam and uses _ReadReviews directly instead."""
   tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
   return pipeline | "Read" >> _ReadReviews(tar_path) | "ToExample" >> beam.Map(to_example)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import logging
+import os
 import re
 import tarfile
 import zlib
@@ -52,6 +53,8 @@ class ReadStats:
 
 def iter_reviews(tar_path: str, stats: ReadStats | None = None) -> Iterator[Review]:
   stats = stats if stats is not None else ReadStats()
+  if not os.path.isfile(tar_path):
+    raise FileNotFoundError(f"{tar_path}: no such file")
   try:
     with tarfile.open(tar_path, mode="r|gz") as tar:  # streaming: one pass, no random access
       for member in tar:
