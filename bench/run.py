@@ -74,8 +74,9 @@ def bench_train(cache: str, reps: int) -> dict:
 
 def bench_serve(model: str, tar: str, reps: int) -> dict:
   runs = [measure(["bench.serve", "--model", model, "--tar", tar]) for _ in range(reps)]
+  batches = [b for b in runs[0] if b.isdigit()]  # measure() adds process_* keys
   return {batch: {k: summary([r[batch][k] for r in runs]) for k in runs[0][batch]}
-          for batch in runs[0]}
+          for batch in batches}
 
 
 def bench_e2e(output_dir: str) -> dict:
@@ -154,29 +155,42 @@ def main():
   only = args.only.split(",")
   tar = os.path.abspath(os.path.join(args.data_dir, "aclImdb_v1.tar.gz"))
   cache = os.path.abspath(args.cache)
+  path = os.path.join(HERE, "results", "bench.json")
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  previous = {}
+  if os.path.exists(path):  # --only refreshes some sections and keeps the others
+    with open(path) as f:
+      previous = json.load(f)
+
+  def save():
+    merged = {**previous, **{k: v for k, v in results.items() if v is not None}}
+    with open(path + ".tmp", "w") as f:
+      json.dump(merged, f, indent=1)
+    os.replace(path + ".tmp", path)
+    with open(os.path.join(HERE, "results", "BENCH.md"), "w") as f:
+      f.write(markdown(merged))
+    return merged
+
   results = {"reps": args.reps, "machine": {
       "cores": os.cpu_count(), "python": platform.python_version(),
       "tensorflow": tf.__version__}}
   if "preprocess" in only or "train" in only:
     measure(["bench.preprocess", "prepare", "--tar", tar, "--cache", cache])
-    results["preprocess"] = bench_preprocess(cache, tar, args.reps) if "preprocess" in only \
-        else None
+  if "preprocess" in only:
+    results["preprocess"] = bench_preprocess(cache, tar, args.reps)
+    save()
   if "train" in only:
     if not os.path.exists(os.path.join(cache, "transform_fn")):
       measure(["bench.preprocess", "tft", "--workers", "2", "--cache", cache])
     results["train"] = bench_train(cache, args.reps)
+    save()
   if "serve" in only:
     results["serve"] = bench_serve(os.path.join(args.output_dir, "serving", "bow_bigram_binary"),
                                    tar, args.reps)
+    save()
   if "e2e" in only:
     results["e2e"] = bench_e2e(args.output_dir)
-  results = {k: v for k, v in results.items() if v is not None}
-  os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-  with open(os.path.join(HERE, "results", "bench.json"), "w") as f:
-    json.dump(results, f, indent=1)
-  with open(os.path.join(HERE, "results", "BENCH.md"), "w") as f:
-    f.write(markdown(results))
-  print(markdown(results))
+  print(markdown(save()))
 
 
 if __name__ == "__main__":
