@@ -34,17 +34,22 @@ def build(model: str, bow_size: int):
   return m
 
 
+def _featurizer(model: str, size: int):
+  """The trainers' own featurisation, so both inputs feed the model identical tensors."""
+  from trainers import features
+  return (features.bow_featurizer("unigram_multi_hot", size) if model == "bow"
+          else lambda f: f["word_ids"])
+
+
 def pipeline_dataset(cache: str, model: str, global_batch: int, size: int):
   import tensorflow_transform as tft
   from tfx_bsl.public import tfxio
-  from trainers import features
   output = tft.TFTransformOutput(os.path.join(cache, "transform_fn"))
   source = tfxio.TFExampleRecord(glob.glob(os.path.join(cache, "transformed", "data*")),
                                  schema=output.transformed_metadata.schema)
   ds = source.TensorFlowDataset(tfxio.TensorFlowDatasetOptions(
       batch_size=global_batch, label_key="label", shuffle=False, drop_final_batch=True))
-  featurize = (features.bow_featurizer("unigram_multi_hot", size) if model == "bow"
-               else lambda f: f["word_ids"])
+  featurize = _featurizer(model, size)
   return ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
@@ -57,9 +62,7 @@ def in_memory_dataset(cache: str, model: str, size: int, n: int):
   files = glob.glob(os.path.join(cache, "transformed", "data*"))
   parsed = next(iter(tf.data.TFRecordDataset(files, compression_type="GZIP").batch(n)
                      .map(lambda r: tf.io.parse_example(r, spec))))
-  x = (tf.math.bincount(parsed["unigram_ids"], minlength=size, maxlength=size,
-                        binary_output=True, axis=-1, dtype=tf.float32)
-       if model == "bow" else parsed["word_ids"])
+  x = _featurizer(model, size)(parsed)
   y = tf.cast(parsed["label"], tf.float32)
   return tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH, drop_remainder=True).repeat()
 
