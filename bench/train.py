@@ -4,7 +4,10 @@ under MirroredStrategy on 1 or 2 logical CPU devices) vs the same Keras model wi
 on a plain in-memory tf.data input.
 
   python -m bench.train --cache DIR --model bow|bilstm --mode bare|mirrored --devices N
-Run one configuration per process: logical devices are fixed when TensorFlow starts.
+      [--input pipeline|memory] [--steps-per-execution K]
+--input overrides the mode's usual input (bare: memory, mirrored: pipeline), which separates the
+cost of the strategy from the cost of the input pipeline. Run one configuration per process:
+logical devices are fixed when TensorFlow starts.
 """
 from __future__ import annotations
 
@@ -19,18 +22,22 @@ import tensorflow as tf
 BATCH = 32  # per replica, as in the seeds
 
 
-def build(model: str, bow_size: int):
+def build(model: str, bow_size: int, steps_per_execution: int = 1):
   import keras
   from trainers import bow_mlp
   if model == "bow":
-    return bow_mlp.build_model(bow_size)
+    m = bow_mlp.build_model(bow_size)
+    m.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
+              steps_per_execution=steps_per_execution)
+    return m
   inputs = keras.Input(shape=(600,), dtype="int64")
   x = keras.layers.Embedding(20002, 256, mask_zero=True)(inputs)
   x = keras.layers.Bidirectional(keras.layers.LSTM(32))(x)
   x = keras.layers.Dropout(0.5)(x)
   outputs = keras.layers.Dense(1, activation="sigmoid")(x)
   m = keras.Model(inputs, outputs)
-  m.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"])
+  m.compile(optimizer="rmsprop", loss="binary_crossentropy", metrics=["accuracy"],
+            steps_per_execution=steps_per_execution)
   return m
 
 
@@ -51,10 +58,10 @@ def pipeline_dataset(cache: str, model: str, global_batch: int, size: int):
       batch_size=global_batch, label_key="label", shuffle=False, drop_final_batch=True))
   featurize = _featurizer(model, size)
   return ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
-                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE).repeat()
 
 
-def in_memory_dataset(cache: str, model: str, size: int, n: int):
+def in_memory_dataset(cache: str, model: str, size: int, global_batch: int, n: int):
   """The seeds' way: arrays in memory, tf.data.Dataset.from_tensor_slices."""
   spec = {"label": tf.io.FixedLenFeature([], tf.int64)}
   spec.update({"unigram_ids": tf.io.VarLenFeature(tf.int64)} if model == "bow" else
@@ -64,7 +71,8 @@ def in_memory_dataset(cache: str, model: str, size: int, n: int):
                      .map(lambda r: tf.io.parse_example(r, spec))))
   x = _featurizer(model, size)(parsed)
   y = tf.cast(parsed["label"], tf.float32)
-  return tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH, drop_remainder=True).repeat()
+  return (tf.data.Dataset.from_tensor_slices((x, y)).batch(global_batch, drop_remainder=True)
+          .repeat())
 
 
 class EpochTimer:
@@ -87,7 +95,10 @@ def main():
   parser.add_argument("--mode", choices=["bare", "mirrored"], required=True)
   parser.add_argument("--devices", type=int, default=1)
   parser.add_argument("--steps", type=int, default=200)
+  parser.add_argument("--input", choices=["pipeline", "memory"])
+  parser.add_argument("--steps-per-execution", type=int, default=1)
   args = parser.parse_args()
+  data = args.input or ("memory" if args.mode == "bare" else "pipeline")
   from trainers import strategy as strategy_lib
   strategy_lib.configure_devices("mirrored", args.devices)
   import keras
@@ -96,16 +107,13 @@ def main():
   size = tft.TFTransformOutput(os.path.join(args.cache, "transform_fn")).vocabulary_size_by_name(
       "unigram") + 1
   timer = EpochTimer()
-  if args.mode == "bare":
-    global_batch = BATCH
-    ds = in_memory_dataset(args.cache, args.model, size, n=BATCH * args.steps)
-    model = build(args.model, size)
-  else:
-    strategy = strategy_lib.make_strategy("mirrored", args.devices)
-    global_batch = BATCH * strategy.num_replicas_in_sync
-    ds = pipeline_dataset(args.cache, args.model, global_batch, size).repeat()
-    with strategy.scope():
-      model = build(args.model, size)
+  strategy = (strategy_lib.make_strategy("mirrored", args.devices) if args.mode == "mirrored"
+              else tf.distribute.get_strategy())  # the default strategy: plain model.fit
+  global_batch = BATCH * strategy.num_replicas_in_sync
+  ds = (in_memory_dataset(args.cache, args.model, size, global_batch, n=global_batch * args.steps)
+        if data == "memory" else pipeline_dataset(args.cache, args.model, global_batch, size))
+  with strategy.scope():
+    model = build(args.model, size, args.steps_per_execution)
   # Epoch 1 warms up (tracing, pipeline start); epoch 2 is measured.
   model.fit(ds, epochs=2, steps_per_epoch=args.steps, callbacks=[timer.callback], verbose=0)
   seconds = timer.seconds[-1]

@@ -35,7 +35,7 @@ def cmd_run(args) -> int:
   from pipeline import report  # pylint: disable=import-outside-toplevel
   seeds = {m.name: m.seed_figure for m in cfg.models}
   for row in report.leaderboard(cfg.output_dir, seeds):  # this run's pushes, from ML-Metadata
-    value = f"test accuracy {row['value']:.4f}" if row.get("value") is not None else ""
+    value = f"{row['metric']} {row['value']:.4f}" if row.get("value") is not None else ""
     print(f"  {row['model']:24} {value}  " + (
         f"pushed as version {row['pushed_version']}" if row["pushed_version"] else
         "not pushed (not blessed: see its Evaluator output)"))
@@ -70,6 +70,15 @@ def cmd_score(args) -> int:
   return 0
 
 
+def cmd_generate(args) -> int:
+  from pipeline import generate  # pylint: disable=import-outside-toplevel
+  generator = generate.CharGenerator(args.model)
+  text = generator.generate(args.prompt, args.chars, args.temperature, args.top_k, args.top_p,
+                            args.seed)
+  print(args.prompt + text)
+  return 0
+
+
 def cmd_corpora(args) -> int:
   if args.fetch:
     data_dir = corpora.resolve_data_dir(args.data_dir)
@@ -88,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
                f"else {corpora.DEFAULT_DATA_DIR})")
 
   run = sub.add_parser("run", help="run the pipeline locally (LocalDagRunner + DirectRunner)")
-  run.add_argument("--config", help="run config YAML (default: IMDB, three BoW models)")
+  run.add_argument("--config", help="run config YAML, or a packaged config name: "
+                   f"{', '.join(config_lib.packaged_configs())} (default: IMDB, three BoW models)")
   run.add_argument("--data-dir", help=data_help)
   run.add_argument("--output-dir", help="overrides the config's output_dir")
   run.set_defaults(func=cmd_run)
@@ -111,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="upstream IMDB split (default test: 25 000 reviews)")
   score.add_argument("--batch-size", type=int, default=256)
   score.set_defaults(func=cmd_score)
+
+  gen = sub.add_parser("generate", help="sample text from a served character LM")
+  gen.add_argument("--model", required=True,
+                   help="serving/<model> (newest version) or a version directory")
+  gen.add_argument("--prompt", required=True)
+  gen.add_argument("--chars", type=int, default=200, help="characters to generate")
+  gen.add_argument("--temperature", type=float, default=1.0)
+  choice = gen.add_mutually_exclusive_group()
+  choice.add_argument("--top-k", type=int, help="sample from the k most likely characters")
+  choice.add_argument("--top-p", type=float, help="nucleus sampling: smallest set reaching p")
+  gen.add_argument("--seed", type=int, help="fixed seed: the same text every time")
+  gen.set_defaults(func=cmd_generate)
 
   corp = sub.add_parser("corpora", help="list the corpus registry, or fetch corpora")
   corp.add_argument("--fetch", nargs="*", help="download/verify these corpora into the data dir")

@@ -15,8 +15,11 @@ import yaml
 
 from pipeline import corpora
 
-PIPELINE_CORPORA = ("imdb",)  # corpora the pipeline can read today (the registry has more)
-TRAINERS = ("bow_mlp",)
+# Corpora the pipeline can read today (the registry has more), with their task; the trainers
+# each task can run.
+PIPELINE_CORPORA = {"imdb": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm"}
+TASK_TRAINERS = {"classification": ("bow_mlp",), "char_lm": ("char_rnn",)}
+TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
 BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
 BEAM_PROFILES = ("direct",)
@@ -35,8 +38,13 @@ class ModelConfig:
   batch_size: int = 32            # per replica; global = batch_size * replicas
   hidden_units: int = 16
   dropout: float = 0.5
-  accuracy_floor: float = 0.85    # not blessed (so not pushed) below this test accuracy
+  accuracy_floor: float = 0.85    # classifiers: not blessed (so not pushed) below this
+  perplexity_ceiling: float = 6.0  # LMs: not blessed above this test perplexity (per char)
   seed_figure: Optional[float] = None  # the seed notebook's figure to beat (for the report)
+  # char_rnn
+  stateful: bool = False          # stateful: batch_size is the number of streams (global)
+  embedding_dim: int = 16
+  units: int = 128
 
 
 @dataclasses.dataclass
@@ -54,6 +62,17 @@ class BeamConfig:
 
 
 @dataclasses.dataclass
+class TextConfig:
+  """Reading and windowing of the character corpora (see components/text_example_gen)."""
+  lowercase: bool = False         # seed 002 lowercases Shakespeare; seed 003 keeps Alice's case
+  collapse_whitespace: bool = False  # every whitespace run -> one space (seed 003, Alice)
+  split_fractions: list = dataclasses.field(default_factory=lambda: [0.9, 0.05, 0.05])
+  window_length: int = 100        # characters per training window (+1 for the shifted target)
+  train_stride: int = 1           # stateless train windows start every train_stride characters
+  chunk_chars: int = 4096         # characters per ExampleGen example
+
+
+@dataclasses.dataclass
 class RunConfig:
   corpus: str = "imdb"
   pipeline_name: str = "textzoo-imdb"
@@ -65,9 +84,14 @@ class RunConfig:
   unigram_top_k: int = 20000
   bigram_top_k: int = 20000
   enable_cache: bool = True
+  text: TextConfig = dataclasses.field(default_factory=TextConfig)
   beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
   strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
   models: list = dataclasses.field(default_factory=list)
+
+  @property
+  def task(self) -> str:
+    return PIPELINE_CORPORA[self.corpus]
 
   @property
   def pipeline_root(self) -> str:
@@ -109,11 +133,12 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   data = dict(data or {})
   beam = _build(BeamConfig, data.pop("beam", {}) or {}, f"{where}: beam")
   strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
+  text = _build(TextConfig, data.pop("text", {}) or {}, f"{where}: text")
   models = [_build(ModelConfig, m, f"{where}: models[{i}]")
             for i, m in enumerate(data.pop("models", []) or [])]
   cfg = _build(RunConfig, data, where)
-  cfg.beam, cfg.strategy, cfg.models = beam, strategy, models
-  _choice(cfg.corpus, PIPELINE_CORPORA, "corpus", where)
+  cfg.beam, cfg.strategy, cfg.models, cfg.text = beam, strategy, models, text
+  _choice(cfg.corpus, tuple(PIPELINE_CORPORA), "corpus", where)
   _choice(strategy.name, STRATEGIES, "strategy", f"{where}: strategy")
   _choice(beam.profile, BEAM_PROFILES, "Beam profile", f"{where}: beam")
   if not models:
@@ -122,19 +147,32 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   if len(set(names)) != len(names):
     raise ConfigError(f"{where}: model names must be unique, got {names}")
   for i, m in enumerate(models):
-    _choice(m.trainer, TRAINERS, "model trainer", f"{where}: models[{i}] ({m.name})")
+    _choice(m.trainer, TASK_TRAINERS[cfg.task], f"model trainer for corpus {cfg.corpus}",
+            f"{where}: models[{i}] ({m.name})")
     if m.trainer == "bow_mlp":
       _choice(m.feature, BOW_FEATURES, "feature", f"{where}: models[{i}] ({m.name})")
+  fractions = text.split_fractions
+  if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
+    raise ConfigError(f"{where}: text.split_fractions must be 3 positive shares summing to 1, "
+                      f"got {fractions}")
+  if text.window_length < 1 or text.train_stride < 1:
+    raise ConfigError(f"{where}: text.window_length and text.train_stride must be >= 1")
   if not 0 < cfg.eval_percent < 100:
     raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
   return cfg
 
 
+def packaged_configs() -> list[str]:
+  return sorted(p.name[:-len(".yaml")] for p in resources.files("pipeline.configs").iterdir()
+                if p.name.endswith(".yaml"))
+
+
 def load(path: Optional[str] = None) -> RunConfig:
-  """Loads a config file; None means the packaged default (IMDB, three BoW models)."""
-  if path is None:
-    text = resources.files("pipeline.configs").joinpath("default.yaml").read_text()
-    where = "default.yaml"
+  """Loads a config file, or a packaged config by name (`shakespeare`); None means the packaged
+  default (IMDB, three BoW models)."""
+  if path is None or (path in packaged_configs() and not os.path.exists(path)):
+    where = f"{path or 'default'}.yaml"
+    text = resources.files("pipeline.configs").joinpath(where).read_text()
   else:
     text, where = Path(path).read_text(), str(path)
   try:

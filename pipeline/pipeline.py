@@ -1,5 +1,10 @@
 """The TFX pipeline: ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform,
-then per model: Trainer -> (baseline Resolver) -> Evaluator -> Pusher."""
+then per model: [CharWindows ->] Trainer -> (baseline Resolver) -> Evaluator -> Pusher.
+
+Classification (IMDB): Transform builds word/n-gram features; the Evaluator scores the raw test
+split through the exported model. Char LMs (Tiny Shakespeare, Alice): Transform builds the char
+vocabulary; CharWindows cuts the windows each model trains on; the Evaluator scores test windows.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -10,10 +15,16 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from components.atomic_pusher import executor as atomic_pusher
+from components.char_windows.component import CharWindows
 from components.imdb_example_gen.component import ImdbExampleGen
+from components.text_example_gen.component import TextExampleGen
 from pipeline.config import ModelConfig, RunConfig
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
+CHAR_PREPROCESSING_FN = "components.char_preprocessing.preprocessing_fn"
+# How each plain-text corpus is read: files (a glob, joined in name order), Gutenberg markers.
+TEXT_CORPORA = {"tinyshakespeare": ("tinyshakespeare.txt", False),
+                "alice": ("pg1[12].txt", True)}
 
 
 def _id(kind: str, model: ModelConfig) -> str:
@@ -37,38 +48,92 @@ def eval_config(model: ModelConfig) -> tfma.EvalConfig:
       ])])
 
 
+def lm_eval_config(model: ModelConfig) -> tfma.EvalConfig:
+  """Test-window metrics of a char LM; blessed only below the perplexity ceiling and not worse
+  than the baseline (lower is better)."""
+  perplexity_gate = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(upper_bound={"value": model.perplexity_ceiling}),
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.LOWER_IS_BETTER, absolute={"value": 1e-10}))
+  module = "components.lm_metrics"
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name="from_windows", model_type=tfma.TF_GENERIC)],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name="ExampleCount"),
+          tfma.MetricConfig(class_name="CrossEntropy", module=module),
+          tfma.MetricConfig(class_name="BitsPerChar", module=module),
+          tfma.MetricConfig(class_name="Perplexity", module=module, threshold=perplexity_gate),
+      ])])
+
+
 # Model settings that do not change training; kept out of the Trainer's custom_config so that
 # changing them does not invalidate the Trainer's cache.
-_NOT_FOR_TRAINER = ("name", "accuracy_floor", "seed_figure")
+_NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure")
 
 
 def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
-  return {**{k: v for k, v in dataclasses.asdict(model).items() if k not in _NOT_FOR_TRAINER},
-          "model_name": model.name, "seed": cfg.seed, "strategy": cfg.strategy.name,
+  config = {k: v for k, v in dataclasses.asdict(model).items() if k not in _NOT_FOR_TRAINER}
+  if cfg.task == "char_lm":
+    config["window_length"] = cfg.text.window_length
+  return {**config, "model_name": model.name, "seed": cfg.seed, "strategy": cfg.strategy.name,
           "cpu_devices": cfg.strategy.cpu_devices}
 
 
+def _example_gen(cfg: RunConfig, data_dir: str):
+  if cfg.task == "classification":
+    return ImdbExampleGen(input_base=str(data_dir), split_seed=cfg.seed,
+                          eval_percent=cfg.eval_percent)
+  pattern, gutenberg = TEXT_CORPORA[cfg.corpus]
+  return TextExampleGen(input_base=str(data_dir), pattern=pattern, gutenberg=gutenberg,
+                        collapse_whitespace=cfg.text.collapse_whitespace,
+                        split_fractions=cfg.text.split_fractions,
+                        chunk_chars=cfg.text.chunk_chars)
+
+
+def _transform(cfg: RunConfig, example_gen, schema_gen):
+  if cfg.task == "classification":
+    fn, custom = PREPROCESSING_FN, {"unigram_top_k": cfg.unigram_top_k,
+                                    "bigram_top_k": cfg.bigram_top_k}
+    # Only what the Trainers read: the Evaluator scores the raw test split through the
+    # exported model, Transform graph included.
+    splits = ["train", "eval"]
+  else:  # CharWindows cuts windows of all three splits from the transformed char ids
+    fn, custom, splits = CHAR_PREPROCESSING_FN, {"lowercase": cfg.text.lowercase}, [
+        "train", "eval", "test"]
+  return tfx.components.Transform(
+      examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
+      preprocessing_fn=fn, custom_config=custom,
+      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=splits))
+
+
 def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
-  example_gen = ImdbExampleGen(input_base=str(data_dir), split_seed=cfg.seed,
-                               eval_percent=cfg.eval_percent)
+  example_gen = _example_gen(cfg, data_dir)
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"],
                                         infer_feature_shape=True)
   example_validator = tfx.components.ExampleValidator(
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
-  transform = tfx.components.Transform(
-      examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
-      preprocessing_fn=PREPROCESSING_FN,
-      custom_config={"unigram_top_k": cfg.unigram_top_k, "bigram_top_k": cfg.bigram_top_k},
-      # Only what the Trainers read: the Evaluator scores the raw test split through the
-      # exported model, Transform graph included.
-      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]))
+  transform = _transform(cfg, example_gen, schema_gen)
   components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
 
   for model in cfg.models:
+    if cfg.task == "classification":
+      train_examples, eval_examples = (transform.outputs["transformed_examples"],
+                                       example_gen.outputs["examples"])
+      evaluation = eval_config(model)
+    else:
+      windows = CharWindows(
+          examples=transform.outputs["transformed_examples"],
+          mode="stateful" if model.stateful else "stateless", length=cfg.text.window_length,
+          stride=cfg.text.train_stride, batch_size=model.batch_size, seed=cfg.seed,
+      ).with_id(_id("CharWindows", model))
+      components.append(windows)
+      train_examples = eval_examples = windows.outputs["windows"]
+      evaluation = lm_eval_config(model)
     trainer = tfx.components.Trainer(
         run_fn=f"trainers.{model.trainer}.run_fn",
-        examples=transform.outputs["transformed_examples"],
+        examples=train_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(splits=["train"]),
@@ -85,9 +150,9 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
             producer_component_id=_id("Evaluator", model), output_key="blessing"),
     ).with_id(_id("Baseline", model))
     evaluator = tfx.components.Evaluator(
-        examples=example_gen.outputs["examples"], model=trainer.outputs["model"],
+        examples=eval_examples, model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"], example_splits=["test"],
-        eval_config=eval_config(model)).with_id(_id("Evaluator", model))
+        eval_config=evaluation).with_id(_id("Evaluator", model))
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(

@@ -6,6 +6,7 @@ training curves (PNG per model), vocabulary sizes and per-component wall times.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from typing import Optional
@@ -75,9 +76,12 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
   for node in sorted(n for n in records.executions if n.startswith("Trainer.")):
     name = node.split(".", 1)[1]
     config = json.loads(records.exec_property(node, "custom_config") or "{}")
-    row = {"model": name, "task": "IMDB sentiment", "feature": config.get("feature"),
-           "metric": "test accuracy", "seed": (seed_figures or {}).get(name),
-           "epochs": config.get("epochs")}
+    lm = config.get("trainer") == "char_rnn"
+    row = {"model": name, "seed": (seed_figures or {}).get(name), "epochs": config.get("epochs"),
+           **({"task": "char LM", "feature": "stateful" if config.get("stateful") else
+               "stateless", "metric": "test nats/char", "lower_is_better": True} if lm else
+              {"task": "IMDB sentiment", "feature": config.get("feature"),
+               "metric": "test accuracy", "lower_is_better": False})}
     run_dirs = records.artifacts(node, "model_run")
     if run_dirs:
       history = os.path.join(run_dirs[0].uri, "history.json")
@@ -85,13 +89,19 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
         with open(history) as f:
           summary = json.load(f)
         row.update(train_seconds=summary["train_seconds"], best_epoch=summary["best_epoch"],
-                   replicas=summary.get("replicas"))
+                   replicas=summary.get("replicas"),
+                   trainer_test_loss=summary.get("test_loss_nats"))
       row["curves"] = os.path.join(run_dirs[0].uri, "training_curves.png")
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
       metrics = _metrics(evaluations[0].uri)
-      row.update(value=metrics.get("binary_accuracy"), auc=metrics.get("auc"),
-                 examples=metrics.get("example_count"))
+      if lm:
+        row.update(value=metrics.get("cross_entropy"), perplexity=metrics.get("perplexity"),
+                   bits_per_char=metrics.get("bits_per_char"),
+                   examples=metrics.get("example_count"))
+      else:
+        row.update(value=metrics.get("binary_accuracy"), auc=metrics.get("auc"),
+                   examples=metrics.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")
     row["blessed"] = bool(blessings and _custom(blessings[0], "blessed"))
     pushes = records.artifacts(f"Pusher.{name}", "pushed_model")
@@ -101,6 +111,16 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
   return rows
 
 
+def window_counts(records: RunRecords) -> dict:
+  """CharWindows node -> {mode, windows_<split>, chars_<split>}."""
+  out = {}
+  for node in sorted(n for n in records.executions if n.startswith("CharWindows.")):
+    artifacts = records.artifacts(node, "windows")
+    if artifacts:
+      out[node] = {k: _custom(artifacts[0], k) for k in artifacts[0].custom_properties}
+  return out
+
+
 def vocabulary_sizes(records: RunRecords) -> dict:
   graphs = records.artifacts("Transform", "transform_graph")
   if not graphs:
@@ -108,7 +128,8 @@ def vocabulary_sizes(records: RunRecords) -> dict:
   import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
   output = tft.TFTransformOutput(graphs[0].uri)
   vocab_dir = os.path.join(graphs[0].uri, "transform_fn", "assets")
-  names = sorted(os.listdir(vocab_dir)) if os.path.isdir(vocab_dir) else []
+  # Vocabulary files are <name> (text) or <name>.tfrecord.gz.
+  names = sorted(n.split(".")[0] for n in os.listdir(vocab_dir)) if os.path.isdir(vocab_dir) else []
   return {n: output.vocabulary_size_by_name(n) for n in names}
 
 
@@ -127,13 +148,19 @@ def write(output_dir: str, report_dir: Optional[str] = None,
   rows = model_rows(records, seed_figures)
   lines = ["# textzoo run report", "", f"Run: `{os.path.abspath(output_dir)}`", "",
            "## Leaderboard", "",
-           "| model | task | feature | metric | value | seed figure | AUC | epochs (best) | "
-           "train s | replicas | blessed | pushed version |",
+           "| model | task | feature | metric | value | seed figure | AUC / perplexity | "
+           "epochs (best) | train s | replicas | blessed | pushed version |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-  for r in sorted(rows, key=lambda r: -(r.get("value") or 0)):
+
+  def rank(r):  # best first within each task
+    value = r.get("value") if r.get("value") is not None else math.inf * (
+        1 if r["lower_is_better"] else -1)
+    return (r["task"], value if r["lower_is_better"] else -value)
+  for r in sorted(rows, key=rank):
     lines.append(
         f"| {r['model']} | {r['task']} | {r['feature']} | {r['metric']} | "
-        f"{_fmt(r.get('value'))} | {_fmt(r.get('seed'), '{:.3f}')} | {_fmt(r.get('auc'))} | "
+        f"{_fmt(r.get('value'))} | {_fmt(r.get('seed'), '{:.3f}')} | "
+        f"{_fmt(r.get('auc', r.get('perplexity')))} | "
         f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
         f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
         f"{r['pushed_version'] or 'not pushed'} |")
@@ -147,6 +174,13 @@ def write(output_dir: str, report_dir: Optional[str] = None,
   if vocabularies:
     lines += ["## Vocabularies", "", "| vocabulary | size (without OOV) |", "|---|---|"]
     lines += [f"| {name} | {size} |" for name, size in vocabularies.items()]
+    lines.append("")
+  counts = window_counts(records)
+  if counts:
+    lines += ["## Character windows", "", "| node | mode | length | train | eval | test |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {node} | {c.get('mode')} | {c.get('length')} | {c.get('windows_train')} | "
+              f"{c.get('windows_eval')} | {c.get('windows_test')} |" for node, c in counts.items()]
     lines.append("")
   lines += ["## Component wall times (ML-Metadata execution records)", "",
             "| component | seconds | state |", "|---|---|---|"]

@@ -17,15 +17,37 @@ def test_default_config_is_imdb_with_three_bow_models():
 def test_unknown_trainer_lists_valid_names(tmp_path):
   path = tmp_path / "c.yaml"
   path.write_text("models: [{name: m, trainer: resnet}]\n")
-  with pytest.raises(config.ConfigError, match=r"unknown model trainer 'resnet'.*bow_mlp"):
+  with pytest.raises(config.ConfigError, match=r"unknown model trainer for corpus imdb "
+                     r"'resnet'.*bow_mlp"):
     config.load(str(path))
+
+
+def test_trainer_of_another_task_is_an_error():
+  with pytest.raises(config.ConfigError, match=r"trainer for corpus imdb 'char_rnn'; valid "
+                     r"names: bow_mlp"):
+    config.from_dict({"models": [{"name": "m", "trainer": "char_rnn"}]})
+
+
+def test_packaged_configs_load_by_name():
+  assert {"default", "shakespeare", "alice"} <= set(config.packaged_configs())
+  shakespeare = config.load("shakespeare")
+  assert shakespeare.task == "char_lm" and shakespeare.text.lowercase
+  assert {m.stateful for m in shakespeare.models} == {False, True}
+  assert config.load("alice").text.collapse_whitespace
+
+
+def test_split_fractions_must_be_three_shares_summing_to_one():
+  with pytest.raises(config.ConfigError, match="split_fractions"):
+    config.from_dict({"corpus": "tinyshakespeare", "text": {"split_fractions": [0.9, 0.2, 0.1]},
+                      "models": [{"name": "m", "trainer": "char_rnn"}]})
 
 
 def test_unknown_corpus_lists_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'imbd'.*imdb"):
     config.from_dict({"corpus": "imbd", "models": [{"name": "m"}]})
-  with pytest.raises(config.ConfigError, match=r"unknown corpus 'alice'; valid names: imdb"):
-    config.from_dict({"corpus": "alice", "models": [{"name": "m"}]})  # registered, no pipeline yet
+  with pytest.raises(config.ConfigError, match=r"unknown corpus 'treebank'; valid names: imdb, "
+                     r"tinyshakespeare, alice"):  # registered, no pipeline yet
+    config.from_dict({"corpus": "treebank", "models": [{"name": "m"}]})
 
 
 def test_unknown_key_is_an_error():

@@ -30,6 +30,11 @@ class TrainerConfig:
   seed: int = 42
   strategy: str = "mirrored"
   cpu_devices: int = 1
+  # char_rnn
+  stateful: bool = False
+  embedding_dim: int = 16
+  units: int = 128
+  window_length: int = 100
 
   @classmethod
   def from_fn_args(cls, fn_args) -> "TrainerConfig":
@@ -76,9 +81,9 @@ class RestoreBest(keras.callbacks.Callback):
 
 
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs: int,
-        fn_args, monitor: str = "val_accuracy", mode: str = "max") -> dict:
+        fn_args, monitor: str = "val_accuracy", mode: str = "max", callbacks=()) -> dict:
   best = RestoreBest(monitor, mode)
-  callbacks = [best, keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+  callbacks = [*callbacks, best, keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
   start = time.monotonic()
   history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
   summary = {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
@@ -124,12 +129,17 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 def export(strategy, model, tf_transform_output, featurize, serving_model_dir: str,
            output_name: str = "probabilities") -> None:
+  """Classifier export: raw text -> `output_name` (see trainers.serving)."""
   module = serving.ServingModule(model, tf_transform_output, featurize, output_name)
+  export_module(strategy, module, serving_model_dir, serving.signatures)
+
+
+def export_module(strategy, module: tf.Module, serving_model_dir: str, signatures_fn) -> None:
   if is_chief(strategy):
-    serving.export(module, serving_model_dir)
+    serving.export(module, serving_model_dir, signatures_fn)
   else:  # every worker must take part in saving; only the chief's copy is kept
     scratch = os.path.join(os.path.dirname(serving_model_dir), ".worker-scratch")
-    serving.export(module, scratch)
+    serving.export(module, scratch, signatures_fn)
     tf.io.gfile.rmtree(scratch)
 
 

@@ -34,8 +34,9 @@ def raw_features_from_text(text: tf.Tensor, raw_spec: dict) -> dict:
   else:
     text_feature = tf.sparse.from_dense(tf.reshape(text, [-1, 1]))
   features = {TEXT_KEY: text_feature}
-  if LABEL_KEY in raw_spec:
-    features[LABEL_KEY] = _dummy(raw_spec[LABEL_KEY], batch)
+  for key, other in raw_spec.items():  # label, offset, ...: not inputs to serving
+    if key != TEXT_KEY:
+      features[key] = _dummy(other, batch)
   return features
 
 
@@ -69,16 +70,19 @@ class ServingModule(tf.Module):
     return self._predict(raw)
 
 
-def export(module: ServingModule, serving_model_dir: str) -> None:
+def signatures(module: ServingModule) -> dict:
+  return {"serving_default": module.serve_text.get_concrete_function(),
+          "from_examples": module.serve_examples.get_concrete_function()}
+
+
+def export(module: tf.Module, serving_model_dir: str, signatures_fn=signatures) -> None:
   """Saves to a temp dir beside the destination, then renames: never a half-written model."""
   parent = os.path.dirname(os.path.abspath(serving_model_dir))
   os.makedirs(parent, exist_ok=True)
   tmp = tempfile.mkdtemp(prefix=".tmp-export-", dir=parent)
   os.chmod(tmp, 0o755)  # mkdtemp makes it 0700; the model must be readable by a model server
   try:
-    tf.saved_model.save(module, tmp, signatures={
-        "serving_default": module.serve_text.get_concrete_function(),
-        "from_examples": module.serve_examples.get_concrete_function()})
+    tf.saved_model.save(module, tmp, signatures=signatures_fn(module))
     if os.path.exists(serving_model_dir):
       shutil.rmtree(serving_model_dir)
     os.replace(tmp, serving_model_dir)

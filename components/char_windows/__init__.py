@@ -1,0 +1,1 @@
+"""CharWindows: (input, target) character windows for language-model training."""

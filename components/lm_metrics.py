@@ -1,0 +1,86 @@
+"""TFMA metrics of the language models, computed from the per-window mean cross-entropy (nats
+per character) that a char LM's `from_windows` signature returns as `cross_entropy`.
+
+Every window has the same number of characters, so the mean over windows is the mean over
+characters. Used as MetricConfig(class_name="Perplexity", module="components.lm_metrics");
+computed per model, so a baseline model gets its own value (for change thresholds).
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Iterable
+
+import apache_beam as beam
+import numpy as np
+from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+PREDICTION_KEY = "cross_entropy"
+_TRANSFORMS = {"nats": lambda x: x, "bits": lambda x: x / math.log(2), "exp": math.exp}
+
+
+class _MeanCrossEntropy(beam.CombineFn):
+
+  def __init__(self, key: metric_types.MetricKey, unit: str):
+    self._key, self._unit = key, unit
+
+  def create_accumulator(self):
+    return [0.0, 0]
+
+  def add_input(self, acc, element: metric_types.StandardMetricInputs):
+    predictions = element.get_predictions(self._key.model_name, self._key.output_name)
+    if isinstance(predictions, dict):  # several outputs: pick ours
+      predictions = predictions[PREDICTION_KEY]
+    values = np.asarray(predictions, np.float64).reshape(-1)
+    acc[0] += float(values.sum())
+    acc[1] += int(values.size)
+    return acc
+
+  def merge_accumulators(self, accumulators: Iterable[list]):
+    total, count = 0.0, 0
+    for t, c in accumulators:
+      total, count = total + t, count + c
+    return [total, count]
+
+  def extract_output(self, acc) -> Dict[metric_types.MetricKey, float]:
+    mean = acc[0] / acc[1] if acc[1] else float("nan")
+    return {self._key: _TRANSFORMS[self._unit](mean)}
+
+
+def _computations(name: str, unit: str, model_name: str = "", output_name: str = "",
+                  example_weighted: bool = False) -> metric_types.MetricComputations:
+  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
+                               example_weighted=example_weighted)
+  return [metric_types.MetricComputation(
+      keys=[key],
+      preprocessors=[metric_types.StandardMetricInputsPreprocessor(
+          include_default_inputs=True, model_names=[model_name] if model_name else None,
+          output_names=[output_name] if output_name else None)],
+      combiner=_MeanCrossEntropy(key, unit))]
+
+
+class CrossEntropy(metric_types.Metric):
+  """Mean cross-entropy in nats per character."""
+
+  def __init__(self, name: str = "cross_entropy"):
+    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
+                     unit="nats")
+
+
+class BitsPerChar(metric_types.Metric):
+  """Mean cross-entropy in bits per character."""
+
+  def __init__(self, name: str = "bits_per_char"):
+    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
+                     unit="bits")
+
+
+class Perplexity(metric_types.Metric):
+  """exp(mean cross-entropy in nats per character): the blessing metric, lower is better."""
+
+  def __init__(self, name: str = "perplexity"):
+    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
+                     unit="exp")
+
+
+for _metric in (CrossEntropy, BitsPerChar, Perplexity):
+  metric_types.register_metric(_metric)

@@ -1,0 +1,28 @@
+"""TextExampleGen: FileBasedExampleGen with an executor that reads plain-text books."""
+from google.protobuf import any_pb2, struct_pb2
+from tfx.components.example_gen.component import FileBasedExampleGen
+from tfx.dsl.components.base import executor_spec
+from tfx.proto import example_gen_pb2
+
+from components.text_example_gen import executor, reader
+
+
+class TextExampleGen(FileBasedExampleGen):
+  """Reads the files matching `<input_base>/<pattern>` (sorted by name, joined) into
+  position-split train/eval/test chunks. Features: text (a chunk), offset (its character offset
+  within its split). See reader.py for normalisation and the split."""
+
+  EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+  def __init__(self, input_base: str, pattern: str, gutenberg: bool = False,
+               collapse_whitespace: bool = False, split_fractions=(0.9, 0.05, 0.05),
+               chunk_chars: int = 4096):
+    input_config = example_gen_pb2.Input(
+        splits=[example_gen_pb2.Input.Split(name=s, pattern=pattern) for s in reader.SPLITS])
+    params = struct_pb2.Struct()
+    params.update({"gutenberg": gutenberg, "collapse_whitespace": collapse_whitespace,
+                   "split_fractions": list(split_fractions), "chunk_chars": chunk_chars})
+    packed = any_pb2.Any()
+    packed.Pack(params)
+    super().__init__(input_base=input_base, input_config=input_config,
+                     custom_config=example_gen_pb2.CustomConfig(custom_config=packed))

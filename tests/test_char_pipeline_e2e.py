@@ -1,0 +1,119 @@
+"""One tiny end-to-end char-LM run of the real pipeline (TextExampleGen -> Transform ->
+CharWindows -> Trainer -> Evaluator -> Pusher) on 2 replicas, then checks on what it left."""
+import json
+import math
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipeline import config, generate, report, runner
+
+pytestmark = pytest.mark.e2e
+
+LINES = ["To be, or not to be, that is the question:", "Whether 'tis nobler in the mind to suffer",
+         "The slings and arrows of outrageous fortune,", "Or to take arms against a sea of troubles"]
+LENGTH = 20
+MODELS = [
+    {"name": "char_gru", "trainer": "char_rnn", "epochs": 2, "batch_size": 2, "units": 16,
+     "perplexity_ceiling": 1000.0},
+    {"name": "char_gru_stateful", "trainer": "char_rnn", "stateful": True, "epochs": 2,
+     "batch_size": 4, "units": 16, "perplexity_ceiling": 1.0},  # impossible: never pushed
+]
+
+
+def tiny_play() -> str:
+  rng = np.random.default_rng(0)
+  return "".join(f"{LINES[i]}\n" for i in rng.integers(0, len(LINES), 120))
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  root = tmp_path_factory.mktemp("char_e2e")
+  data_dir = root / "data"
+  data_dir.mkdir()
+  (data_dir / "tinyshakespeare.txt").write_text(tiny_play())
+  cfg = config.from_dict({
+      "corpus": "tinyshakespeare", "output_dir": str(root / "out"), "verify_checksums": False,
+      "text": {"lowercase": True, "window_length": LENGTH, "train_stride": 3,
+               "chunk_chars": 500},
+      "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
+      "strategy": {"name": "mirrored", "cpu_devices": 2}, "models": MODELS})
+  pushed = runner.run_local(cfg, data_dir)
+  return cfg, pushed
+
+
+def _windows_artifact(cfg, model):
+  records = report.RunRecords(cfg.metadata_path)
+  return records.artifacts(f"CharWindows.{model}", "windows")[0]
+
+
+def _count(uri, split):
+  return sum(1 for _ in tf.data.TFRecordDataset(
+      tf.io.gfile.glob(os.path.join(uri, f"Split-{split}", "*")), compression_type="GZIP"))
+
+
+def test_window_counts_are_recorded_and_match_the_files(run):
+  cfg, _ = run
+  n = len(tiny_play())
+  train_chars = round(n * 0.9)
+  for model, expected_train in (("char_gru", (train_chars - LENGTH - 1) // 3 + 1),
+                                ("char_gru_stateful", 4 * ((train_chars // 4 - 1) // LENGTH))):
+    artifact = _windows_artifact(cfg, model)
+    props = {k: v.int_value for k, v in artifact.custom_properties.items()}
+    assert props["windows_train"] == expected_train == _count(artifact.uri, "train")
+    for split in ("eval", "test"):
+      assert props[f"windows_{split}"] == _count(artifact.uri, split) > 0
+    assert props["chars_train"] + props["chars_eval"] + props["chars_test"] == n
+
+
+def test_blessed_lm_is_pushed_and_the_impossible_ceiling_is_not(run):
+  _, pushed = run
+  assert len(pushed["char_gru"]) == 1
+  assert pushed.get("char_gru_stateful", []) == []
+
+
+def test_served_model_generates_reproducibly_from_its_vocabulary(run):
+  cfg, pushed = run
+  generator = generate.CharGenerator(os.path.join(cfg.serving_dir, "char_gru"))
+  assert set(generator.chars[1:-1]) == set("".join(LINES).lower() + "\n")  # lowercased
+  a = generator.generate("to be", 40, temperature=0.5, seed=7)
+  b = generator.generate("to be", 40, temperature=0.5, seed=7)
+  assert a == b and len(a) == 40 and set(a) <= set(generator.chars[1:-1])
+  assert generator.generate("to be", 40, temperature=1.5, top_k=3, seed=8) != a
+
+
+def test_step_signature_matches_reading_the_whole_text(run):
+  cfg, _ = run
+  loaded = tf.saved_model.load(os.path.join(cfg.serving_dir, "char_gru", _version(cfg)))
+  whole = loaded.signatures["serving_default"](text=tf.constant(["to be, or", "whe"]))
+  primed = loaded.signatures["serving_default"](text=tf.constant(["to be, o"]))
+  chars = [c.decode() for c in loaded.signatures["vocabulary"]()["chars"].numpy()]
+  stepped = loaded.signatures["step"](char_id=tf.constant([chars.index("r")], tf.int64),
+                                      state=primed["state"])
+  np.testing.assert_allclose(stepped["probabilities"][0], whole["probabilities"][0], atol=1e-5)
+  np.testing.assert_allclose(np.sum(whole["probabilities"], axis=1), 1.0, atol=1e-5)
+
+
+def _version(cfg):
+  return sorted(os.listdir(os.path.join(cfg.serving_dir, "char_gru")), key=lambda v: (
+      not v.isdigit(), v))[0]
+
+
+def test_evaluator_perplexity_is_exp_of_the_test_cross_entropy(run):
+  cfg, _ = run
+  rows = {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
+  row = rows["char_gru"]
+  assert row["metric"] == "test nats/char"
+  assert row["perplexity"] == pytest.approx(math.exp(row["value"]), rel=1e-5)
+  assert row["bits_per_char"] == pytest.approx(row["value"] / math.log(2), rel=1e-5)
+  # The same windows read back through the served signature give the same number.
+  artifact = _windows_artifact(cfg, "char_gru")
+  loaded = tf.saved_model.load(os.path.join(cfg.serving_dir, "char_gru", _version(cfg)))
+  records = list(tf.data.TFRecordDataset(
+      tf.io.gfile.glob(os.path.join(artifact.uri, "Split-test", "*")), compression_type="GZIP"))
+  ce = loaded.signatures["from_windows"](examples=tf.constant([r.numpy() for r in records]))
+  assert float(np.mean(ce["cross_entropy"])) == pytest.approx(row["value"], rel=1e-4)
+  with open(os.path.join(os.path.dirname(row["curves"]), "history.json")) as f:
+    assert "test_loss_nats" in json.load(f)

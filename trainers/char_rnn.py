@@ -1,0 +1,117 @@
+"""Character-level GRU language model (HOML ch. 16; seeds 002 and 003):
+Embedding 16 -> GRU 128 (return_sequences) -> Dense softmax over the characters, nadam.
+
+`stateful: true` trains the stateful variant on CharWindows' stateful layout (state carried from
+batch to batch, reset at each epoch start and before each evaluation); it is exported as a
+stateless copy with the same weights. Loss: nats/char; metric: bits/char.
+"""
+from __future__ import annotations
+
+import logging
+import math
+
+import keras
+import tensorflow as tf
+
+from components import char_preprocessing
+from trainers import char_serving, common
+
+
+class BitsPerChar(keras.metrics.Mean):
+  """Mean sparse categorical cross-entropy in bits per character."""
+
+  def __init__(self, name="bits_per_char", **kwargs):
+    super().__init__(name=name, **kwargs)
+
+  def update_state(self, y_true, y_pred, sample_weight=None):
+    nats = keras.losses.sparse_categorical_crossentropy(y_true, y_pred)
+    return super().update_state(nats / math.log(2), sample_weight)
+
+
+class ResetStates(keras.callbacks.Callback):
+  """Stateful training: each epoch and each evaluation starts from a zero state."""
+
+  def _reset(self):
+    for layer in self.model.layers:
+      if getattr(layer, "stateful", False):
+        layer.reset_state()
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self._reset()
+
+  def on_test_begin(self, logs=None):
+    self._reset()
+
+
+def build_model(vocab_size: int, embedding_dim: int = 16, units: int = 128,
+                stateful: bool = False, batch_size=None) -> keras.Model:
+  """ids [batch, time] -> next-character probabilities [batch, time, vocab_size]. Stateful
+  models need a fixed batch size (per replica). Id 0 (padding) is masked."""
+  inputs = keras.Input(batch_shape=(batch_size if stateful else None, None), dtype="int64",
+                       name="char_ids")
+  x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
+  x = keras.layers.GRU(units, return_sequences=True, stateful=stateful, name="gru")(x)
+  outputs = keras.layers.Dense(vocab_size, activation="softmax", name="next_char")(x)
+  model = keras.Model(inputs, outputs)
+  model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy",
+                metrics=[BitsPerChar()])
+  return model
+
+
+def windows_dataset(patterns, length: int, batch_size: int, shuffle: bool,
+                    seed: int) -> tf.data.Dataset:
+  """CharWindows TFRecords -> (input [batch, length], target [batch, length]); full batches
+  only (stateful layers need them; MirroredStrategy needs even splits)."""
+  files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
+  if not shuffle:  # evaluation splits are small: check they fill at least one batch
+    count = sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
+    if count < batch_size:
+      raise ValueError(f"{patterns}: {count} windows, fewer than one global batch of "
+                       f"{batch_size}; lower batch_size or text.window_length")
+  spec = {"input": tf.io.FixedLenFeature([length], tf.int64),
+          "target": tf.io.FixedLenFeature([length], tf.int64)}
+  ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
+  if shuffle:
+    ds = ds.shuffle(50000, seed=seed, reshuffle_each_iteration=True)
+  ds = ds.batch(batch_size, drop_remainder=True)
+  return ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
+                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def run_fn(fn_args) -> None:
+  """TFX Trainer entry point."""
+  config, strategy = common.setup(fn_args)
+  tft_output = common.load_transform_output(fn_args)
+  vocab = char_preprocessing.vocabulary(tft_output)
+  replicas = strategy.num_replicas_in_sync
+  if config.stateful:
+    if config.batch_size % replicas:
+      raise ValueError(f"stateful: batch_size {config.batch_size} (the number of streams) must "
+                       f"divide evenly over {replicas} replicas")
+    global_batch = config.batch_size  # = CharWindows' stream count
+  else:
+    global_batch = config.batch_size * replicas
+  length = config.window_length
+  train = windows_dataset(fn_args.train_files, length, global_batch,
+                          shuffle=not config.stateful, seed=config.seed)
+  val = windows_dataset(fn_args.eval_files, length, global_batch, shuffle=False, seed=config.seed)
+  with strategy.scope():
+    model = build_model(len(vocab), config.embedding_dim, config.units, config.stateful,
+                        batch_size=global_batch // replicas)
+  callbacks = [ResetStates()] if config.stateful else []
+  summary = common.fit(model, train, val, config.epochs, fn_args, monitor="val_loss",
+                       mode="min", callbacks=callbacks)
+  # The test split, read the way the model was trained (state carried when stateful).
+  test_files = [p.replace("Split-eval", "Split-test") for p in fn_args.eval_files]
+  test = windows_dataset(test_files, length, global_batch, shuffle=False, seed=config.seed)
+  test_loss = model.evaluate(test, callbacks=callbacks, verbose=0, return_dict=True)["loss"]
+  logging.info("test loss %.4f nats/char (%.4f bits/char)%s", test_loss,
+               test_loss / math.log(2), " with state carried" if config.stateful else "")
+  summary["test_loss_nats"] = test_loss
+  common.save_history(summary, fn_args.model_run_dir)
+  if config.stateful:  # serve a stateless copy: any batch size, state passed explicitly
+    stateless = build_model(len(vocab), config.embedding_dim, config.units)
+    stateless.set_weights(model.get_weights())
+    model = stateless
+  module = char_serving.CharLMModule(model, tft_output, vocab)
+  common.export_module(strategy, module, fn_args.serving_model_dir, char_serving.signatures)
