@@ -92,9 +92,9 @@ TRAIN_CONFIGS = (  # name, bench.train args; "memory"/"pipeline" name the input
     ("mirrored_2_devices", ["--mode", "mirrored", "--devices", "2"]),
     ("bare_fit_in_memory_spe16", ["--mode", "bare", "--steps-per-execution", "16"]),
     ("mirrored_1_device_spe16", ["--mode", "mirrored", "--devices", "1",
-                                 "--steps-per-execution", "16"]),
-    ("mirrored_2_devices_spe16", ["--mode", "mirrored", "--devices", "2",
-                                  "--steps-per-execution", "16"]))
+                                 "--steps-per-execution", "16"]))
+# Not measured: steps_per_execution > 1 with 2 replicas fails in Keras 3 ("You must feed a
+# value for placeholder tensor ... while/cond/Placeholder_1"), keras-team/keras#19246 (open).
 
 
 def bench_train(cache: str, reps: int, save) -> dict:
