@@ -34,7 +34,10 @@ def preprocessing_fn(inputs: dict, custom_config: Optional[dict[str, Any]] = Non
   config = custom_config or {}
   tokens = codepoints(inputs["text"], bool(config.get("lowercase", False)))
   # num_oov_buckets=1 gives unseen characters id V; +1 shifts everything so 0 stays free.
-  ids = tft.compute_and_apply_vocabulary(tokens, num_oov_buckets=1, vocab_filename=CHAR_VOCAB)
+  # A name of its own: TF shares lookup tables by name within a process, and the IMDB word
+  # vocabulary's table (string keys) would otherwise collide with this one (int64 keys).
+  ids = tft.compute_and_apply_vocabulary(tokens, num_oov_buckets=1, vocab_filename=CHAR_VOCAB,
+                                         name="char_vocabulary")
   return {"char_ids": tf.SparseTensor(ids.indices, ids.values + 1, ids.dense_shape),
           "offset": tf.reshape(inputs["offset"], [-1])}
 

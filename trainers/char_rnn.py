@@ -63,17 +63,13 @@ def windows_dataset(patterns, length: int, batch_size: int, shuffle: bool,
   """CharWindows TFRecords -> (input [batch, length], target [batch, length]); full batches
   only (stateful layers need them; MirroredStrategy needs even splits)."""
   files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
-  if not shuffle:  # evaluation splits are small: check they fill at least one batch
-    count = sum(1 for _ in tf.data.TFRecordDataset(files, compression_type="GZIP"))
-    if count < batch_size:
-      raise ValueError(f"{patterns}: {count} windows, fewer than one global batch of "
-                       f"{batch_size}; lower batch_size or text.window_length")
   spec = {"input": tf.io.FixedLenFeature([length], tf.int64),
           "target": tf.io.FixedLenFeature([length], tf.int64)}
   ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
   if shuffle:
     ds = ds.shuffle(50000, seed=seed, reshuffle_each_iteration=True)
-  ds = ds.batch(batch_size, drop_remainder=True)
+  ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=True), patterns,
+                                 batch_size, drop_remainder=True)
   return ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
