@@ -68,8 +68,8 @@ def windows_dataset(patterns, length: int, batch_size: int, shuffle: bool,
   ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
   if shuffle:
     ds = ds.shuffle(50000, seed=seed, reshuffle_each_iteration=True)
-  ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=True), patterns,
-                                 batch_size, drop_remainder=True)
+  ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=True), files, batch_size,
+                                 drop_remainder=True)
   return ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 

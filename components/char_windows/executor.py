@@ -88,7 +88,6 @@ class _WriteSplit(beam.DoFn):
     tf.io.gfile.rename(tmp, os.path.join(self._out_dir, FILE_NAME), overwrite=True)
     self._windows.inc(len(windows))
     self._chars.inc(len(ids))
-    yield len(windows)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):

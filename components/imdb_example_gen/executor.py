@@ -7,12 +7,10 @@ from typing import Any, Dict
 
 import apache_beam as beam
 import tensorflow as tf
-from google.protobuf import struct_pb2
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
-from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
+from components import routed_example_gen
 from components.imdb_example_gen import reader
 
 def assign_split(review: reader.Review, seed: int, eval_percent: int) -> str:
@@ -40,12 +38,7 @@ def to_example(review: reader.Review) -> tf.train.Example:
 
 
 def split_params(exec_properties: Dict[str, Any]) -> tuple[int, int]:
-  raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
-  params = struct_pb2.Struct()
-  if raw:
-    config = proto_utils.json_to_proto(raw, example_gen_pb2.CustomConfig())
-    config.custom_config.Unpack(params)
-  values = dict(params.items())
+  values = routed_example_gen.custom_params(exec_properties)
   return int(values.get("split_seed", 42)), int(values.get("eval_percent", 20))
 
 
@@ -77,16 +70,9 @@ class Executor(BaseExampleGenExecutor):
 
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
-    input_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
-    names = [s.name for s in input_config.splits]
-    patterns = {s.pattern for s in input_config.splits}
-    if sorted(names) != ["eval", "test", "train"] or len(patterns) != 1:
-      raise ValueError("ImdbExampleGen needs input splits train, eval and test naming the same "
-                       f"tarball; got {[(s.name, s.pattern) for s in input_config.splits]}")
+    pattern = routed_example_gen.source_pattern(exec_properties, "ImdbExampleGen", "tarball")
     seed, eval_percent = split_params(exec_properties)
-    tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY],
-                            patterns.pop())
+    tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], pattern)
     order = ["train", "eval", "test"]
     parts = (pipeline
              | "Read" >> _ReadReviews(tar_path)

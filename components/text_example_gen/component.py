@@ -1,10 +1,9 @@
 """TextExampleGen: FileBasedExampleGen with an executor that reads plain-text books."""
-from google.protobuf import any_pb2, struct_pb2
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
-from tfx.proto import example_gen_pb2
 
-from components.text_example_gen import executor, reader
+from components import routed_example_gen
+from components.text_example_gen import executor
 
 
 class TextExampleGen(FileBasedExampleGen):
@@ -17,12 +16,8 @@ class TextExampleGen(FileBasedExampleGen):
   def __init__(self, input_base: str, pattern: str, gutenberg: bool = False,
                collapse_whitespace: bool = False, split_fractions=(0.9, 0.05, 0.05),
                chunk_chars: int = 4096):
-    input_config = example_gen_pb2.Input(
-        splits=[example_gen_pb2.Input.Split(name=s, pattern=pattern) for s in reader.SPLITS])
-    params = struct_pb2.Struct()
-    params.update({"gutenberg": gutenberg, "collapse_whitespace": collapse_whitespace,
-                   "split_fractions": list(split_fractions), "chunk_chars": chunk_chars})
-    packed = any_pb2.Any()
-    packed.Pack(params)
-    super().__init__(input_base=input_base, input_config=input_config,
-                     custom_config=example_gen_pb2.CustomConfig(custom_config=packed))
+    super().__init__(
+        input_base=input_base, input_config=routed_example_gen.input_config(pattern),
+        custom_config=routed_example_gen.custom_config({
+            "gutenberg": gutenberg, "collapse_whitespace": collapse_whitespace,
+            "split_fractions": list(split_fractions), "chunk_chars": chunk_chars}))

@@ -7,21 +7,15 @@ from typing import Any, Dict
 
 import apache_beam as beam
 import tensorflow as tf
-from google.protobuf import struct_pb2
 from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenExecutor
-from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
-from tfx.utils import proto_utils
 
+from components import routed_example_gen
 from components.text_example_gen import reader
 
 
 def params(exec_properties: Dict[str, Any]) -> dict:
-  raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
-  packed = struct_pb2.Struct()
-  if raw:
-    proto_utils.json_to_proto(raw, example_gen_pb2.CustomConfig()).custom_config.Unpack(packed)
-  values = dict(packed.items())
+  values = routed_example_gen.custom_params(exec_properties)
   return {"gutenberg": bool(values.get("gutenberg", False)),
           "collapse_whitespace": bool(values.get("collapse_whitespace", False)),
           "split_fractions": [float(x) for x in values.get("split_fractions", (0.9, 0.05, 0.05))],
@@ -65,13 +59,8 @@ class Executor(BaseExampleGenExecutor):
 
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
-    input_config = proto_utils.json_to_proto(
-        exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
-    patterns = {s.pattern for s in input_config.splits}
-    if sorted(s.name for s in input_config.splits) != sorted(reader.SPLITS) or len(patterns) != 1:
-      raise ValueError("TextExampleGen needs input splits train, eval and test naming the same "
-                       f"files; got {[(s.name, s.pattern) for s in input_config.splits]}")
-    paths = _paths(exec_properties, patterns.pop())
+    paths = _paths(exec_properties,
+                   routed_example_gen.source_pattern(exec_properties, "TextExampleGen", "files"))
     parts = (pipeline
              | "Paths" >> beam.Create([paths])
              | "ReadChunks" >> beam.FlatMap(read_chunks, params(exec_properties))

@@ -1,0 +1,47 @@
+"""What ImdbExampleGen and TextExampleGen share: they read one source once and route every
+record to train, eval or test themselves, so all three input splits name the same file pattern,
+and their settings travel as a Struct in the ExampleGen's CustomConfig."""
+from __future__ import annotations
+
+from typing import Any, Dict
+
+from google.protobuf import any_pb2, struct_pb2
+from tfx.proto import example_gen_pb2
+from tfx.types import standard_component_specs
+from tfx.utils import proto_utils
+
+SPLITS = ("train", "eval", "test")
+
+
+def input_config(pattern: str) -> example_gen_pb2.Input:
+  """All three splits name the same pattern (it drives the span/fingerprint logic and caching)."""
+  return example_gen_pb2.Input(
+      splits=[example_gen_pb2.Input.Split(name=s, pattern=pattern) for s in SPLITS])
+
+
+def custom_config(params: Dict[str, Any]) -> example_gen_pb2.CustomConfig:
+  struct = struct_pb2.Struct()
+  struct.update(params)
+  packed = any_pb2.Any()
+  packed.Pack(struct)
+  return example_gen_pb2.CustomConfig(custom_config=packed)
+
+
+def custom_params(exec_properties: Dict[str, Any]) -> dict:
+  """The Struct packed by custom_config(), as a dict ({} when there is none)."""
+  raw = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
+  struct = struct_pb2.Struct()
+  if raw:
+    proto_utils.json_to_proto(raw, example_gen_pb2.CustomConfig()).custom_config.Unpack(struct)
+  return dict(struct.items())
+
+
+def source_pattern(exec_properties: Dict[str, Any], component: str, what: str) -> str:
+  """The one pattern all three input splits name; an error naming the component otherwise."""
+  config = proto_utils.json_to_proto(
+      exec_properties[standard_component_specs.INPUT_CONFIG_KEY], example_gen_pb2.Input())
+  patterns = {s.pattern for s in config.splits}
+  if sorted(s.name for s in config.splits) != sorted(SPLITS) or len(patterns) != 1:
+    raise ValueError(f"{component} needs input splits train, eval and test naming the same "
+                     f"{what}; got {[(s.name, s.pattern) for s in config.splits]}")
+  return patterns.pop()
