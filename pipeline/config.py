@@ -23,6 +23,7 @@ TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
 BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
 BEAM_PROFILES = ("direct",)
+LR_DECAYS = ("constant", "cosine")
 
 
 class ConfigError(ValueError):
@@ -45,6 +46,8 @@ class ModelConfig:
   stateful: bool = False          # stateful: batch_size is the number of streams (global)
   embedding_dim: int = 16
   units: int = 128
+  learning_rate: float = 0.001    # nadam's default
+  lr_decay: str = "constant"      # or "cosine": decays to 0 over all training steps
 
 
 @dataclasses.dataclass
@@ -151,6 +154,7 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
             f"{where}: models[{i}] ({m.name})")
     if m.trainer == "bow_mlp":
       _choice(m.feature, BOW_FEATURES, "feature", f"{where}: models[{i}] ({m.name})")
+    _choice(m.lr_decay, LR_DECAYS, "lr_decay", f"{where}: models[{i}] ({m.name})")
   fractions = text.split_fractions
   if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
     raise ConfigError(f"{where}: text.split_fractions must be 3 positive shares summing to 1, "

@@ -60,3 +60,10 @@ def test_yaml_is_parsed_safely(tmp_path):
   path.write_text("corpus: !!python/object/apply:os.system ['echo pwned']\n")
   with pytest.raises(config.ConfigError, match="not valid YAML"):
     config.load(str(path))
+
+
+def test_unknown_learning_rate_decay_names_the_model():
+  with pytest.raises(config.ConfigError, match=r"models\[0\] \(lm\): unknown lr_decay 'linear'; "
+                                               r"valid names: constant, cosine"):
+    config.from_dict({"corpus": "alice",
+                      "models": [{"name": "lm", "trainer": "char_rnn", "lr_decay": "linear"}]})

@@ -44,16 +44,17 @@ class ResetStates(keras.callbacks.Callback):
 
 
 def build_model(vocab_size: int, embedding_dim: int = 16, units: int = 128,
-                stateful: bool = False, batch_size=None) -> keras.Model:
+                stateful: bool = False, batch_size=None, learning_rate=0.001) -> keras.Model:
   """ids [batch, time] -> next-character probabilities [batch, time, vocab_size]. Stateful
-  models need a fixed batch size (per replica). Id 0 (padding) is masked."""
+  models need a fixed batch size (per replica). Id 0 (padding) is masked. learning_rate: a
+  float or a keras LearningRateSchedule."""
   inputs = keras.Input(batch_shape=(batch_size if stateful else None, None), dtype="int64",
                        name="char_ids")
   x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=True, name="embedding")(inputs)
   x = keras.layers.GRU(units, return_sequences=True, stateful=stateful, name="gru")(x)
   outputs = keras.layers.Dense(vocab_size, activation="softmax", name="next_char")(x)
   model = keras.Model(inputs, outputs)
-  model.compile(optimizer="nadam", loss="sparse_categorical_crossentropy",
+  model.compile(optimizer=keras.optimizers.Nadam(learning_rate), loss="sparse_categorical_crossentropy",
                 metrics=[BitsPerChar()])
   return model
 
@@ -72,6 +73,14 @@ def windows_dataset(patterns, length: int, batch_size: int, shuffle: bool,
                                  drop_remainder=True)
   return ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+
+def learning_rate(config, steps_per_epoch: int):
+  """The configured rate, constant or decayed along a cosine to 0 over all training steps."""
+  if config.lr_decay == "cosine":
+    return keras.optimizers.schedules.CosineDecay(config.learning_rate,
+                                                  decay_steps=config.epochs * steps_per_epoch)
+  return config.learning_rate
 
 
 def run_fn(fn_args) -> None:
@@ -93,7 +102,8 @@ def run_fn(fn_args) -> None:
   val = windows_dataset(fn_args.eval_files, length, global_batch, shuffle=False, seed=config.seed)
   with strategy.scope():
     model = build_model(len(vocab), config.embedding_dim, config.units, config.stateful,
-                        batch_size=global_batch // replicas)
+                        batch_size=global_batch // replicas,
+                        learning_rate=learning_rate(config, int(train.cardinality())))
   callbacks = [ResetStates()] if config.stateful else []
   summary = common.fit(model, train, val, config.epochs, fn_args, monitor="val_loss",
                        mode="min", callbacks=callbacks)

@@ -34,6 +34,8 @@ class TrainerConfig:
   stateful: bool = False
   embedding_dim: int = 16
   units: int = 128
+  learning_rate: float = 0.001
+  lr_decay: str = "constant"
   window_length: int = 100
 
   @classmethod
