@@ -27,8 +27,16 @@ if [ -x "$VENV/bin/python" ] && [ "$(pyver "$VENV/bin/python")" != "$(pyver "$PY
 fi
 
 TARGET_VER=$(pyver "$PYTHON")
-if [ -z "${EXTRAS+x}" ]; then  # unset: the default extras of this Python version
+if [ -z "${EXTRAS+x}" ]; then
+  # Unset: the default extras of this Python version, plus those the venv already has (so a plain
+  # `make test` keeps an Airflow install); set EXTRAS to drop one.
   if [ "$TARGET_VER" = "3.11" ]; then EXTRAS=kubeflow; else EXTRAS=none; fi
+  if [ -f "$STAMP" ]; then
+    for lock in $(cat "$STAMP"); do
+      extra=$(basename "$lock" | sed -n -E "s/^lock-(.*)-py$TARGET_VER\.txt$/\1/p")
+      case ",$EXTRAS," in *",$extra,"*) ;; *) [ -n "$extra" ] && EXTRAS="$EXTRAS,$extra";; esac
+    done
+  fi
 fi
 LOCKS="requirements/lock-py$TARGET_VER.txt"
 for extra in $(echo "$EXTRAS" | tr ',' ' '); do

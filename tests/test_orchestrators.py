@@ -137,3 +137,23 @@ def test_kubeflow_spec_of_the_char_pipeline_has_the_windows_step(tmp_path):
     args = _executor(spec, name)["container"]["args"]
     assert args[-len(cfg.beam_args()):] == cfg.beam_args(), name
     assert "--sdk_container_image=reg.example/textzoo:7" in args
+
+
+@pytest.mark.kubeflow
+def test_kubeflow_yaml_spec_is_the_pipeline_spec_kfp_client_submits(tmp_path):
+  """`--output x.yaml` writes the bare PipelineSpec that kfp.Client().
+  create_run_from_pipeline_package() reads (it parses it into PipelineSpec, as here)."""
+  pipeline_spec_pb2 = pytest.importorskip("kfp.pipeline_spec.pipeline_spec_pb2")
+  from google.protobuf import json_format
+  import yaml
+  out = tmp_path / "textzoo.yaml"
+  assert cli.main(["compile", "--target", "kubeflow", "--output", str(out), "--data-dir",
+                   str(tmp_path / "data"), "--output-dir", str(tmp_path / "out")]) == 0
+  text = out.read_text()
+  assert text.startswith("# PIPELINE DEFINITION\n# Name: textzoo-imdb")
+  spec = json_format.ParseDict(yaml.safe_load(text), pipeline_spec_pb2.PipelineSpec())
+  assert set(spec.root.dag.tasks) >= {"ImdbExampleGen", "Transform", "Trainer.bow_unigram_binary",
+                                      "Pusher.bow_bigram_tfidf"}
+  executors = json_format.MessageToDict(spec)["deploymentSpec"]["executors"]
+  assert {e["container"]["image"] for e in executors.values() if "container" in e} == {
+      "textzoo:0.1.0"}  # the packaged default config's image
