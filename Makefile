@@ -1,5 +1,6 @@
 # Two commands a newcomer needs: `make run` (default pipeline on real IMDB) and `make test`.
 # Both create/refresh the virtual environment first (scripts/install.sh, idempotent).
+# EXTRAS=kubeflow,airflow adds the optional groups (kubeflow is the default on Python 3.11).
 # Python 3.11 if there is one, else 3.10 (the TFX 1.16 family supports both).
 PYTHON ?= $(shell command -v python3.11 || command -v python3.10 || echo python3.11)
 VENV ?= .venv

@@ -27,9 +27,9 @@ if [ -x "$VENV/bin/python" ] && [ "$(pyver "$VENV/bin/python")" != "$(pyver "$PY
 fi
 
 TARGET_VER=$(pyver "$PYTHON")
-if [ -z "${EXTRAS+x}" ]; then
-  # Unset: the default extras of this Python version, plus those the venv already has (so a plain
-  # `make test` keeps an Airflow install); set EXTRAS to drop one.
+if [ -z "${EXTRAS:-}" ]; then
+  # Unset or empty: the default extras of this Python version, plus those the venv already has (a
+  # plain `make test` keeps an Airflow install); EXTRAS=none or a list drops the others.
   if [ "$TARGET_VER" = "3.11" ]; then EXTRAS=kubeflow; else EXTRAS=none; fi
   if [ -f "$STAMP" ]; then
     for lock in $(cat "$STAMP"); do
