@@ -81,11 +81,11 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
 def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
   """Multi-worker input: every worker takes its slice of each global batch.
 
-  The default (AUTO) shards by file when there are several: workers whose files hold different
-  numbers of records then run different numbers of steps, and MultiWorkerMirroredStrategy waits
-  forever in the all-reduce of the step one worker never runs. Sharding by data costs each worker
-  a read of all files (a cost that counts only at scale; see the README). One-worker strategies
-  ignore it."""
+  The default (AUTO) shards by file when there are enough files: each worker then reads other
+  files, whose record counts differ, so the workers' epochs differ in length and the global
+  batches are not those one worker would see. Sharding by data gives every worker the same steps
+  over the same global batches, at the cost of each worker reading all files (which counts only
+  at scale; see the README). One-worker strategies ignore it."""
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
   return ds.with_options(options)

@@ -53,6 +53,8 @@ def install() -> None:
       return keras_reduce(values, strategy, reduction)
 
     def reduce(value):
+      if value is None:
+        return value
       rank = strategy.experimental_local_results(value)[0].shape.rank
       return strategy.reduce("MEAN", value, axis=0 if rank else None)
 
