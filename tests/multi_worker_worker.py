@@ -1,10 +1,11 @@
 """One worker of tests/test_multi_worker.py, started with $TF_CONFIG: builds
-MultiWorkerMirroredStrategy, then runs the BoW trainer's run_fn exactly as the TFX Trainer would
-call it on a cluster (the same fn_args for every worker), and writes its final weights.
+MultiWorkerMirroredStrategy, then runs a trainer's run_fn exactly as the TFX Trainer would call
+it on a cluster (the same fn_args for every worker), and writes its final weights.
 
-  python -m tests.multi_worker_worker '<json: examples, transform_graph, serving_model_dir,
-                                         model_run_dir, custom_config, out>'
+  python -m tests.multi_worker_worker '<json: trainer, examples, splits, transform_graph,
+                                         serving_model_dir, model_run_dir, custom_config, out>'
 """
+import importlib
 import json
 import os
 import sys
@@ -21,11 +22,12 @@ def main() -> None:
   from tfx.components.trainer import fn_args_utils
   from tfx.types import artifact_utils, standard_artifacts
 
-  from trainers import bow_mlp, common
+  from trainers import common
+  trainer = importlib.import_module(f"trainers.{args['trainer']}")
 
   examples = standard_artifacts.Examples()
   examples.uri = args["examples"]
-  examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
+  examples.split_names = artifact_utils.encode_split_names(args["splits"])
   graph = standard_artifacts.TransformGraph()
   graph.uri = args["transform_graph"]
   fn_args = fn_args_utils.get_common_fn_args(
@@ -40,7 +42,7 @@ def main() -> None:
   if os.environ.get("TEXTZOO_DEBUG"):
     import keras
     keras.config.disable_traceback_filtering()
-  model = bow_mlp.run_fn(fn_args)
+  model = trainer.run_fn(fn_args)
 
   resolver = strategy.cluster_resolver
   name = f"{resolver.task_type}-{resolver.task_id}"
@@ -48,8 +50,9 @@ def main() -> None:
   with open(os.path.join(args["out"], f"worker-{name}.json"), "w") as f:
     json.dump({"replicas": strategy.num_replicas_in_sync, "chief": common.is_chief(strategy),
                "epochs": model.history.params["epochs"],
-               # Keras 3 counts 4 optimizer iterations for an epoch of 3 batches, in a one-device
-               # run of the same data too; the test reads the steps from Keras' progress lines.
+               # Over a dataset of unknown size (the BoW input) Keras 3 counts one optimizer
+               # iteration more per epoch than it runs steps, on one device too; the test reads
+               # the steps from Keras' progress lines. The char input has a known size.
                "optimizer_iterations": int(model.optimizer.iterations.numpy())}, f)
 
 
