@@ -106,6 +106,13 @@ def cmd_corpora(args) -> int:
   return 0
 
 
+def cmd_score_lm(args) -> int:
+  from pipeline import lm_score  # pylint: disable=import-outside-toplevel
+  ids = lm_score.text_ids(args.windows)
+  print(json.dumps(lm_score.streamed_cross_entropy(args.model, ids, args.streams)))
+  return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="textzoo", description=__doc__)
   sub = parser.add_subparsers(dest="command", required=True)
@@ -150,6 +157,17 @@ def build_parser() -> argparse.ArgumentParser:
                      help="upstream IMDB split (default test: 25 000 reviews)")
   score.add_argument("--batch-size", type=int, default=256)
   score.set_defaults(func=cmd_score)
+
+  score_lm = sub.add_parser(
+      "score-lm", help="a char LM's nats/char over a text read in order (GRU state carried)")
+  score_lm.add_argument("--model", required=True,
+                        help="serving/<model> (newest version) or a version directory")
+  score_lm.add_argument("--windows", required=True,
+                        help="a stateless CharWindows eval/test split, e.g. <pipeline root>/"
+                        "CharWindows.char_gru/windows/<id>/Split-test/*")
+  score_lm.add_argument("--streams", type=int, default=16,
+                        help="contiguous pieces read side by side (each starts cold)")
+  score_lm.set_defaults(func=cmd_score_lm)
 
   gen = sub.add_parser("generate", help="sample text from a served character LM")
   gen.add_argument("--model", required=True,

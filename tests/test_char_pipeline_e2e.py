@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import config, generate, report, runner
+from pipeline import config, generate, lm_score, report, runner
 
 pytestmark = pytest.mark.e2e
 
@@ -117,3 +117,22 @@ def test_evaluator_perplexity_is_exp_of_the_test_cross_entropy(run):
   assert float(np.mean(ce["cross_entropy"])) == pytest.approx(row["value"], rel=1e-4)
   with open(os.path.join(os.path.dirname(row["curves"]), "history.json")) as f:
     assert "test_loss_nats" in json.load(f)
+
+
+def test_streamed_score_reads_the_test_text_in_order(run):
+  cfg, _ = run
+  rows = {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
+  uri = _windows_artifact(cfg, "char_gru").uri
+  ids = lm_score.text_ids(os.path.join(uri, "Split-test", "*"))
+  windows = _count(uri, "test")
+  assert len(ids) == windows * LENGTH + 1
+  model = os.path.join(cfg.serving_dir, "char_gru")
+  # One stream per window, each from a zero state: exactly what the Evaluator scored.
+  cold = lm_score.streamed_cross_entropy(model, ids, streams=windows)
+  assert cold["chars"] == windows * LENGTH
+  assert cold["nats_per_char"] == pytest.approx(rows["char_gru"]["value"], rel=1e-4)
+  carried = lm_score.streamed_cross_entropy(model, ids, streams=1)
+  assert carried["chars"] == windows * LENGTH and math.isfinite(carried["nats_per_char"])
+  assert carried["nats_per_char"] != pytest.approx(cold["nats_per_char"], rel=1e-4)
+  with pytest.raises(ValueError, match=r"Split-train.*does not continue the one before"):
+    lm_score.text_ids(os.path.join(uri, "Split-train", "*"))
