@@ -1,4 +1,5 @@
-"""`textzoo` command line: run the pipeline, predict with / score a served model, list corpora."""
+"""`textzoo` command line: run the pipeline (or compile it for Kubeflow), predict with / score a
+served model, list corpora."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +41,21 @@ def cmd_run(args) -> int:
         f"pushed as version {row['pushed_version']}" if row["pushed_version"] else
         "not pushed (not blessed: see its Evaluator output)"))
   print(f"report: {report.write(cfg.output_dir, seed_figures=seeds)}")
+  return 0
+
+
+def cmd_compile(args) -> int:
+  from pipeline import orchestrators  # pylint: disable=import-outside-toplevel
+  cfg = config_lib.load(args.config)
+  if args.output_dir:
+    cfg.output_dir = args.output_dir
+  if args.image:
+    cfg.image = args.image
+  output = args.output or os.path.join("build", "kubeflow", f"{cfg.pipeline_name}.json")
+  path = orchestrators.compile_kubeflow(cfg, orchestrators.data_dir_of(cfg, args.data_dir),
+                                        output)
+  print(f"{path}: Kubeflow V2 pipeline spec, image {cfg.image}, Beam profile {cfg.beam.profile}, "
+        f"{os.path.getsize(path)} bytes")
   return 0
 
 
@@ -109,6 +125,19 @@ def build_parser() -> argparse.ArgumentParser:
   run.add_argument("--data-dir", help=data_help)
   run.add_argument("--output-dir", help="overrides the config's output_dir")
   run.set_defaults(func=cmd_run)
+
+  comp = sub.add_parser("compile", help="compile the pipeline for a cluster orchestrator")
+  comp.add_argument("--target", required=True, choices=["kubeflow"],
+                    help="kubeflow: a Kubeflow V2 pipeline spec (JSON) for the config's image "
+                    "(Airflow reads infra/airflow/textzoo_dag.py instead)")
+  comp.add_argument("--config", help="run config YAML, or a packaged config name")
+  comp.add_argument("--data-dir", help="the corpora as the cluster's tasks see them (a path or "
+                    "a gs:// URI; default: as for `run`)")
+  comp.add_argument("--output-dir", help="overrides the config's output_dir (pipeline root, "
+                    "serving dir) as the cluster's tasks see it")
+  comp.add_argument("--image", help="overrides the config's container image")
+  comp.add_argument("--output", help="the spec file (default: build/kubeflow/<pipeline_name>.json)")
+  comp.set_defaults(func=cmd_compile)
 
   rep = sub.add_parser("report", help="write the Markdown run report (leaderboard, curves)")
   rep.add_argument("--output-dir", help="the run's output_dir (default: the config's)")

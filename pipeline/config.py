@@ -1,4 +1,5 @@
-"""The run config: one small YAML file describes a run (corpus, models, strategy, Beam, paths).
+"""The run config: one small YAML file describes a run (corpus, models, strategy, Beam, paths,
+and what the cluster orchestrators need: the container image, the Airflow schedule).
 
 Parsed with yaml.safe_load into dataclasses; unknown keys and unknown corpus/trainer names are
 errors that list the valid choices.
@@ -6,6 +7,7 @@ errors that list the valid choices.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 from importlib import resources
 from pathlib import Path
@@ -22,7 +24,10 @@ TASK_TRAINERS = {"classification": ("bow_mlp",), "char_lm": ("char_rnn",)}
 TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
 BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
-BEAM_PROFILES = ("direct",)
+BEAM_PROFILES = ("direct", "flink", "spark", "dataflow")
+# How a portable runner (Flink, Spark) starts the Beam SDK workers that run the Python code.
+ENVIRONMENT_TYPES = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
+FLINK_VERSIONS = ("1.17", "1.18", "1.19")  # Beam 2.61's Flink job servers
 LR_DECAYS = ("constant", "cosine")
 
 
@@ -57,11 +62,50 @@ class StrategyConfig:
 
 
 @dataclasses.dataclass
+class FlinkConfig:
+  """Beam's FlinkRunner: the pipeline is packed into a jar and submitted to `master`."""
+  master: str = "localhost:8081"  # the job manager's REST address
+  version: str = "1.18"           # the cluster's Flink version (Beam 2.61: 1.17, 1.18, 1.19)
+  parallelism: int = 0            # 0: the cluster's default
+  environment_type: str = "DOCKER"
+  environment_config: str = ""    # DOCKER: the image (default: `image`); EXTERNAL: host:port
+
+
+@dataclasses.dataclass
+class SparkConfig:
+  """Beam's SparkRunner (Spark 3): a jar submitted to Spark's REST API at `rest_url`."""
+  master_url: str = "spark://localhost:7077"
+  rest_url: str = "http://localhost:6066"
+  environment_type: str = "DOCKER"
+  environment_config: str = ""    # as for Flink
+
+
+@dataclasses.dataclass
+class DataflowConfig:
+  """Google Cloud Dataflow (Runner v2, workers started from `image`)."""
+  project: str = ""
+  region: str = ""
+  temp_location: str = ""         # gs://...
+  max_num_workers: int = 0        # 0: Dataflow's autoscaling default
+  machine_type: str = ""          # "": Dataflow's default
+  sdk_container_image: str = ""   # default: `image`
+
+
+@dataclasses.dataclass
 class BeamConfig:
-  profile: str = "direct"
+  profile: str = "direct"         # direct | flink | spark | dataflow: which args beam_args() gives
   direct_num_workers: int = 0     # 0 = one worker per core
   direct_running_mode: str = "multi_processing"
-  extra_args: list = dataclasses.field(default_factory=list)
+  flink: FlinkConfig = dataclasses.field(default_factory=FlinkConfig)
+  spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
+  dataflow: DataflowConfig = dataclasses.field(default_factory=DataflowConfig)
+  extra_args: list = dataclasses.field(default_factory=list)  # appended to the profile's args
+
+
+@dataclasses.dataclass
+class AirflowConfig:
+  schedule: Optional[str] = None  # cron or preset ("@daily"); None: only when triggered
+  start_date: str = "2025-01-01"  # the first logical date (ISO); earlier runs are not caught up
 
 
 @dataclasses.dataclass
@@ -87,6 +131,10 @@ class RunConfig:
   unigram_top_k: int = 20000
   bigram_top_k: int = 20000
   enable_cache: bool = True
+  # The container image with the pinned stack and textzoo (infra/Dockerfile): Kubeflow runs every
+  # component in it, and the portable Beam runners start their SDK workers from it.
+  image: str = "textzoo:0.1.0"
+  airflow: AirflowConfig = dataclasses.field(default_factory=AirflowConfig)
   text: TextConfig = dataclasses.field(default_factory=TextConfig)
   beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
   strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
@@ -109,12 +157,45 @@ class RunConfig:
     return os.path.join(self.output_dir, "serving")
 
   def beam_args(self) -> list[str]:
-    workers = self.beam.direct_num_workers or os.cpu_count() or 1
-    args = [f"--direct_num_workers={workers}",
-            f"--direct_running_mode={self.beam.direct_running_mode}",
-            # Beam workers otherwise relay every INFO line of their own into the run's log.
-            "--default_sdk_harness_log_level=WARNING"]
-    return args + list(self.beam.extra_args)
+    """The Beam pipeline args of the configured profile: every Beam-running component (the
+    ExampleGens, StatisticsGen, Transform, CharWindows, Evaluator) gets these."""
+    beam = self.beam
+    if beam.profile == "direct":
+      workers = beam.direct_num_workers or os.cpu_count() or 1
+      args = [f"--direct_num_workers={workers}",
+              f"--direct_running_mode={beam.direct_running_mode}"]
+    elif beam.profile == "flink":
+      flink = beam.flink
+      args = ["--runner=FlinkRunner", f"--flink_master={flink.master}",
+              f"--flink_version={flink.version}", "--flink_submit_uber_jar",
+              *self._environment_args(flink)]
+      if flink.parallelism:
+        args.append(f"--parallelism={flink.parallelism}")
+    elif beam.profile == "spark":
+      spark = beam.spark
+      args = ["--runner=SparkRunner", f"--spark_master_url={spark.master_url}",
+              "--spark_submit_uber_jar", f"--spark_rest_url={spark.rest_url}",
+              *self._environment_args(spark)]
+    else:  # dataflow
+      flow = beam.dataflow
+      args = ["--runner=DataflowRunner", f"--project={flow.project}", f"--region={flow.region}",
+              f"--temp_location={flow.temp_location}", "--experiments=use_runner_v2",
+              f"--sdk_container_image={flow.sdk_container_image or self.image}"]
+      if flow.max_num_workers:
+        args.append(f"--max_num_workers={flow.max_num_workers}")
+      if flow.machine_type:
+        args.append(f"--machine_type={flow.machine_type}")
+    # Beam workers otherwise relay every INFO line of their own into the run's log.
+    args.append("--default_sdk_harness_log_level=WARNING")
+    return args + list(beam.extra_args)
+
+  def _environment_args(self, profile) -> list[str]:
+    """Where a portable runner's SDK workers come from: by default containers of `image`."""
+    config = profile.environment_config
+    if profile.environment_type == "DOCKER":
+      config = config or self.image
+    args = [f"--environment_type={profile.environment_type}"]
+    return args + ([f"--environment_config={config}"] if config else [])
 
 
 def _build(cls, data: Any, where: str):
@@ -134,16 +215,25 @@ def _choice(value: str, valid, what: str, where: str) -> None:
 
 def from_dict(data: dict, where: str = "config") -> RunConfig:
   data = dict(data or {})
-  beam = _build(BeamConfig, data.pop("beam", {}) or {}, f"{where}: beam")
+  beam_data = dict(data.pop("beam", {}) or {})
+  profiles = {name: _build(cls, beam_data.pop(name, {}) or {}, f"{where}: beam.{name}")
+              for name, cls in (("flink", FlinkConfig), ("spark", SparkConfig),
+                                ("dataflow", DataflowConfig))}
+  beam = _build(BeamConfig, beam_data, f"{where}: beam")
+  beam.flink, beam.spark, beam.dataflow = profiles["flink"], profiles["spark"], profiles["dataflow"]
+  airflow = _build(AirflowConfig, data.pop("airflow", {}) or {}, f"{where}: airflow")
   strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
   text = _build(TextConfig, data.pop("text", {}) or {}, f"{where}: text")
   models = [_build(ModelConfig, m, f"{where}: models[{i}]")
             for i, m in enumerate(data.pop("models", []) or [])]
   cfg = _build(RunConfig, data, where)
   cfg.beam, cfg.strategy, cfg.models, cfg.text = beam, strategy, models, text
+  cfg.airflow = airflow
   _choice(cfg.corpus, tuple(PIPELINE_CORPORA), "corpus", where)
   _choice(strategy.name, STRATEGIES, "strategy", f"{where}: strategy")
   _choice(beam.profile, BEAM_PROFILES, "Beam profile", f"{where}: beam")
+  _check_beam_profile(beam, where)
+  _check_airflow(airflow, where)
   if not models:
     raise ConfigError(f"{where}: no models listed")
   names = [m.name for m in models]
@@ -164,6 +254,42 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   if not 0 < cfg.eval_percent < 100:
     raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
   return cfg
+
+
+def _check_beam_profile(beam: BeamConfig, where: str) -> None:
+  """Only the chosen profile must be complete: the others are not used."""
+  if beam.profile == "flink":
+    _choice(str(beam.flink.version), FLINK_VERSIONS, "Flink version", f"{where}: beam.flink")
+  if beam.profile in ("flink", "spark"):
+    profile = getattr(beam, beam.profile)
+    _choice(profile.environment_type, ENVIRONMENT_TYPES, "environment_type",
+            f"{where}: beam.{beam.profile}")
+    if profile.environment_type in ("EXTERNAL", "PROCESS") and not profile.environment_config:
+      raise ConfigError(f"{where}: beam.{beam.profile}.environment_config is needed with "
+                        f"environment_type {profile.environment_type} (EXTERNAL: the worker "
+                        "pool's host:port; PROCESS: a JSON with the boot command)")
+  if beam.profile == "dataflow":
+    missing = [k for k in ("project", "region", "temp_location") if not getattr(beam.dataflow, k)]
+    if missing:
+      raise ConfigError(f"{where}: beam profile dataflow needs "
+                        + ", ".join(f"beam.dataflow.{k}" for k in missing))
+  if not isinstance(beam.extra_args, list) or not all(
+      isinstance(a, str) and a.startswith("--") for a in beam.extra_args):
+    raise ConfigError(f"{where}: beam.extra_args must be a list of --flag=value strings, got "
+                      f"{beam.extra_args!r}")
+
+
+def _check_airflow(airflow: AirflowConfig, where: str) -> None:
+  if isinstance(airflow.start_date, dt.date):  # YAML reads an unquoted 2025-01-01 as a date
+    airflow.start_date = airflow.start_date.isoformat()
+  try:
+    dt.date.fromisoformat(str(airflow.start_date))
+  except ValueError as e:
+    raise ConfigError(f"{where}: airflow.start_date must be an ISO date (2025-01-01), got "
+                      f"{airflow.start_date!r}") from e
+  if airflow.schedule is not None and not (isinstance(airflow.schedule, str) and airflow.schedule):
+    raise ConfigError(f"{where}: airflow.schedule must be a cron string or a preset such as "
+                      f"'@daily', or null; got {airflow.schedule!r}")
 
 
 def packaged_configs() -> list[str]:

@@ -27,6 +27,11 @@ TEXT_CORPORA = {"tinyshakespeare": ("tinyshakespeare.txt", False),
                 "alice": ("pg1[12].txt", True)}
 
 
+def absolute(path: str) -> str:
+  """An absolute local path; a URI (gs://..., s3://...) of a cluster setup is left as it is."""
+  return path if "://" in path else os.path.abspath(path)
+
+
 def _id(kind: str, model: ModelConfig) -> str:
   return f"{kind}.{model.name}"
 
@@ -108,6 +113,8 @@ def _transform(cfg: RunConfig, example_gen, schema_gen):
 
 
 def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
+  """The one pipeline every runner gets: LocalDagRunner (pipeline.runner), AirflowDagRunner
+  (infra/airflow) and KubeflowV2DagRunner (pipeline.orchestrators)."""
   example_gen = _example_gen(cfg, data_dir)
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"],
@@ -157,16 +164,19 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=os.path.abspath(os.path.join(cfg.serving_dir, model.name)))),
+                base_directory=absolute(os.path.join(cfg.serving_dir, model.name)))),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
     ).with_id(_id("Pusher", model))
     components += [trainer, baseline, evaluator, pusher]
 
+  # SQLite ML-Metadata beside a local output dir; an output dir in object storage is a Kubeflow
+  # setup, where the cluster keeps ML-Metadata.
+  metadata = None if "://" in cfg.output_dir else (
+      tfx.orchestration.metadata.sqlite_metadata_connection_config(absolute(cfg.metadata_path)))
   return tfx.dsl.Pipeline(
       pipeline_name=cfg.pipeline_name,
-      pipeline_root=os.path.abspath(cfg.pipeline_root),
+      pipeline_root=absolute(cfg.pipeline_root),
       components=components,
       enable_cache=cfg.enable_cache,
-      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-          os.path.abspath(cfg.metadata_path)),
+      metadata_connection_config=metadata,
       beam_pipeline_args=cfg.beam_args())

@@ -5,6 +5,11 @@
 # Python but declare Requires-Python <3.11, while every compiled member of their family ships
 # cp311 wheels. On 3.11 we install everything else from the lock file, then those two with
 # --no-deps --ignore-requires-python, and run `pip check`. On 3.10 no override is needed.
+#
+# EXTRAS (comma-separated; `none` for no extra) adds optional groups, each from its own lock on
+# top of the base lock (requirements/lock-<extra>-py<version>.txt, written by scripts/lock.sh):
+#   kubeflow  kfp 2.13 (Kubeflow V2 compile); the default on 3.11, unavailable on 3.10
+#   airflow   Airflow 2.10.5 (infra/airflow); `EXTRAS=kubeflow,airflow scripts/install.sh`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
@@ -21,8 +26,44 @@ if [ -x "$VENV/bin/python" ] && [ "$(pyver "$VENV/bin/python")" != "$(pyver "$PY
   rm -rf "$VENV"
 fi
 
-if [ -f "$STAMP" ] && [ "$STAMP" -nt "$(cat "$STAMP")" ] && [ "$STAMP" -nt pyproject.toml ]; then
-  exit 0  # up to date with its lock file
+TARGET_VER=$(pyver "$PYTHON")
+if [ -z "${EXTRAS:-}" ]; then
+  # Unset or empty: the default extras of this Python version, plus those the venv already has (a
+  # plain `make test` keeps an Airflow install); EXTRAS=none or a list drops the others.
+  if [ "$TARGET_VER" = "3.11" ]; then EXTRAS=kubeflow; else EXTRAS=none; fi
+  if [ -f "$STAMP" ]; then
+    for lock in $(cat "$STAMP"); do
+      extra=$(basename "$lock" | sed -n -E "s/^lock-(.*)-py$TARGET_VER\.txt$/\1/p")
+      case ",$EXTRAS," in *",$extra,"*) ;; *) [ -n "$extra" ] && EXTRAS="$EXTRAS,$extra";; esac
+    done
+  fi
+fi
+LOCKS="requirements/lock-py$TARGET_VER.txt"
+for extra in $(echo "$EXTRAS" | tr ',' ' '); do
+  [ "$extra" = none ] && continue
+  EXTRA_LOCK=requirements/lock-$extra-py$TARGET_VER.txt
+  if [ ! -f "$EXTRA_LOCK" ]; then
+    echo "[install] extra '$extra' has no lock for Python $TARGET_VER ($EXTRA_LOCK; see" \
+         "requirements/extra-$extra.txt, and EXTRA=$extra scripts/lock.sh to write one)" >&2
+    exit 1
+  fi
+  LOCKS="$LOCKS $EXTRA_LOCK"
+done
+
+up_to_date() {
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$LOCKS" ] && [ "$STAMP" -nt pyproject.toml ] || return 1
+  for lock in $LOCKS; do [ "$STAMP" -nt "$lock" ] || return 1; done
+}
+if up_to_date; then
+  exit 0  # up to date with its lock files
+fi
+if [ -f "$STAMP" ]; then  # an extra dropped since: its packages would stay behind, so start over
+  for lock in $(cat "$STAMP"); do
+    case " $LOCKS " in *" $lock "*) ;; *)
+      echo "[install] $VENV has $lock, not wanted now (EXTRAS=$EXTRAS): recreating it"
+      rm -rf "$VENV"; break;;
+    esac
+  done
 fi
 
 if [ ! -x "$VENV/bin/python" ]; then
@@ -51,8 +92,12 @@ if [ "$PYVER" = "3.11" ]; then
 else
   "$PY" -m pip install --quiet --no-deps $TFX_PINS
 fi
+for lock in ${LOCKS#"$LOCK"}; do
+  echo "[install] extra: $lock"
+  "$PY" -m pip install --quiet --no-deps -r "$lock"
+done
 "$PY" -m pip install --quiet --no-deps --no-build-isolation -e .
 echo "[install] pip check:"
 "$PY" -m pip check
-echo "$LOCK" > "$STAMP"
+echo "$LOCKS" > "$STAMP"
 echo "[install] ready: $VENV"

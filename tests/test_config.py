@@ -67,3 +67,73 @@ def test_unknown_learning_rate_decay_names_the_model():
                                                r"valid names: constant, cosine"):
     config.from_dict({"corpus": "alice",
                       "models": [{"name": "lm", "trainer": "char_rnn", "lr_decay": "linear"}]})
+
+
+def test_beam_profiles_give_their_runner_args_and_beam_accepts_them():
+  from apache_beam.options import pipeline_options as po
+  models = [{"name": "m"}]
+  direct = config.from_dict({"models": models, "beam": {"direct_num_workers": 3}}).beam_args()
+  assert direct[:2] == ["--direct_num_workers=3", "--direct_running_mode=multi_processing"]
+  assert not any(a.startswith("--runner") for a in direct)  # Beam's default: DirectRunner
+
+  flink = config.from_dict({"models": models, "image": "reg.example/textzoo:1", "beam": {
+      "profile": "flink", "flink": {"master": "flink-jm:8081", "parallelism": 4},
+      "extra_args": ["--max_parallelism=8"]}}).beam_args()
+  options = po.PipelineOptions(flink)
+  assert options.view_as(po.StandardOptions).runner == "FlinkRunner"
+  flink_options = options.view_as(po.FlinkRunnerOptions)
+  assert (flink_options.flink_master, flink_options.flink_version, flink_options.parallelism,
+          flink_options.flink_submit_uber_jar) == ("flink-jm:8081", "1.18", 4, True)
+  portable = options.view_as(po.PortableOptions)
+  assert (portable.environment_type, portable.environment_config) == (
+      "DOCKER", "reg.example/textzoo:1")  # SDK workers run the textzoo image
+  assert flink[-1] == "--max_parallelism=8"  # extra_args come last
+
+  spark = po.PipelineOptions(config.from_dict({"models": models, "beam": {
+      "profile": "spark", "spark": {"master_url": "spark://m:7077", "rest_url": "http://m:6066",
+                                    "environment_type": "EXTERNAL",
+                                    "environment_config": "localhost:50000"}}}).beam_args())
+  spark_options = spark.view_as(po.SparkRunnerOptions)
+  assert spark.view_as(po.StandardOptions).runner == "SparkRunner"
+  assert (spark_options.spark_master_url, spark_options.spark_rest_url,
+          spark_options.spark_submit_uber_jar) == ("spark://m:7077", "http://m:6066", True)
+  assert spark.view_as(po.PortableOptions).environment_config == "localhost:50000"
+
+  dataflow = po.PipelineOptions(config.from_dict({"models": models, "beam": {
+      "profile": "dataflow", "dataflow": {"project": "p", "region": "europe-west1",
+                                         "temp_location": "gs://b/tmp", "max_num_workers": 20}}
+  }).beam_args())
+  gcp = dataflow.view_as(po.GoogleCloudOptions)
+  assert dataflow.view_as(po.StandardOptions).runner == "DataflowRunner"
+  assert (gcp.project, gcp.region, gcp.temp_location) == ("p", "europe-west1", "gs://b/tmp")
+  assert dataflow.view_as(po.WorkerOptions).max_num_workers == 20
+  assert dataflow.view_as(po.WorkerOptions).sdk_container_image == "textzoo:0.1.0"
+
+
+def test_beam_profile_errors_name_the_key():
+  models = [{"name": "m"}]
+  with pytest.raises(config.ConfigError, match=r"unknown Beam profile 'flinx'; valid names: "
+                     r"direct, flink, spark, dataflow"):
+    config.from_dict({"models": models, "beam": {"profile": "flinx"}})
+  with pytest.raises(config.ConfigError, match=r"needs beam.dataflow.project, "
+                     r"beam.dataflow.temp_location"):
+    config.from_dict({"models": models, "beam": {"profile": "dataflow",
+                                                  "dataflow": {"region": "r"}}})
+  with pytest.raises(config.ConfigError, match=r"beam.flink: unknown key\(s\) \['mastr'\]"):
+    config.from_dict({"models": models, "beam": {"flink": {"mastr": "x"}}})
+  with pytest.raises(config.ConfigError, match=r"beam.spark.environment_config is needed"):
+    config.from_dict({"models": models, "beam": {"profile": "spark",
+                                                  "spark": {"environment_type": "EXTERNAL"}}})
+  with pytest.raises(config.ConfigError, match=r"unknown Flink version '1.12'"):
+    config.from_dict({"models": models, "beam": {"profile": "flink", "flink": {"version": "1.12"}}})
+  # An unused profile need not be complete.
+  assert config.from_dict({"models": models, "beam": {"dataflow": {"region": "r"}}})
+
+
+def test_airflow_block_is_checked(tmp_path):
+  path = tmp_path / "c.yaml"
+  path.write_text("models: [{name: m}]\nairflow: {schedule: '@weekly', start_date: 2025-03-01}\n")
+  cfg = config.load(str(path))
+  assert (cfg.airflow.schedule, cfg.airflow.start_date) == ("@weekly", "2025-03-01")
+  with pytest.raises(config.ConfigError, match=r"airflow.start_date must be an ISO date"):
+    config.from_dict({"models": [{"name": "m"}], "airflow": {"start_date": "yesterday"}})

@@ -16,8 +16,8 @@ def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5) -
   return model
 
 
-def run_fn(fn_args) -> None:
-  """TFX Trainer entry point."""
+def run_fn(fn_args) -> keras.Model:
+  """TFX Trainer entry point (TFX ignores the returned model; the multi-worker test reads it)."""
   config, strategy = common.setup(fn_args)
   tft_output = common.load_transform_output(fn_args)
   size = features.bow_input_size(config.feature, tft_output)
@@ -32,3 +32,4 @@ def run_fn(fn_args) -> None:
     model = build_model(size, config.hidden_units, config.dropout)
   common.fit(model, train, val, config.epochs, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
+  return model

@@ -71,8 +71,9 @@ def windows_dataset(patterns, length: int, batch_size: int, shuffle: bool,
     ds = ds.shuffle(50000, seed=seed, reshuffle_each_iteration=True)
   ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=True), files, batch_size,
                                  drop_remainder=True)
-  return ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
-                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+  ds = ds.map(lambda r: (lambda e: (e["input"], e["target"]))(tf.io.parse_example(r, spec)),
+              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+  return common.shard_by_batch(ds)
 
 
 def learning_rate(config, steps_per_epoch: int):
@@ -83,8 +84,8 @@ def learning_rate(config, steps_per_epoch: int):
   return config.learning_rate
 
 
-def run_fn(fn_args) -> None:
-  """TFX Trainer entry point."""
+def run_fn(fn_args) -> keras.Model:
+  """TFX Trainer entry point (TFX ignores the returned model; tests read it)."""
   config, strategy = common.setup(fn_args)
   tft_output = common.load_transform_output(fn_args)
   vocab = char_preprocessing.vocabulary(tft_output)
@@ -114,10 +115,12 @@ def run_fn(fn_args) -> None:
   logging.info("test loss %.4f nats/char (%.4f bits/char)%s", test_loss,
                test_loss / math.log(2), " with state carried" if config.stateful else "")
   summary["test_loss_nats"] = test_loss
-  common.save_history(summary, fn_args.model_run_dir)
+  if common.is_chief(strategy):
+    common.save_history(summary, fn_args.model_run_dir)
   if config.stateful:  # serve a stateless copy: any batch size, state passed explicitly
     stateless = build_model(len(vocab), config.embedding_dim, config.units)
     stateless.set_weights(model.get_weights())
     model = stateless
   module = char_serving.CharLMModule(model, tft_output, vocab)
   common.export_module(strategy, module, fn_args.serving_model_dir, char_serving.signatures)
+  return model

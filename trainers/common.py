@@ -73,8 +73,22 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
       shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
   ds = fn_args.data_accessor.tf_dataset_factory(
       files, options, tf_transform_output.transformed_metadata.schema)
-  return ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
-                num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+  ds = ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
+              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+  return shard_by_batch(ds)
+
+
+def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
+  """Multi-worker input: every worker takes its slice of each global batch.
+
+  The default (AUTO) shards by file when there are enough files: each worker then reads other
+  files, whose record counts differ, so the workers' epochs differ in length and the global
+  batches are not those one worker would see. Sharding by data gives every worker the same steps
+  over the same global batches, at the cost of each worker reading all files (which counts only
+  at scale; see the README). One-worker strategies ignore it."""
+  options = tf.data.Options()
+  options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+  return ds.with_options(options)
 
 
 class RestoreBest(keras.callbacks.Callback):
@@ -99,8 +113,12 @@ class RestoreBest(keras.callbacks.Callback):
 
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs: int,
         fn_args, monitor: str = "val_accuracy", mode: str = "max", callbacks=()) -> dict:
+  """Trains; the chief alone writes TensorBoard logs, history.json and the curves (workers of a
+  multi-worker cluster share fn_args.model_run_dir)."""
   best = RestoreBest(monitor, mode)
-  callbacks = [*callbacks, best, keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)]
+  chief = is_chief(model.distribute_strategy)
+  callbacks = [*callbacks, best] + (
+      [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)] if chief else [])
   start = time.monotonic()
   history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
   summary = {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
@@ -108,7 +126,8 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs
              "replicas": model.distribute_strategy.num_replicas_in_sync,
              "train_seconds": round(time.monotonic() - start, 1)}
   logging.info("trained %d epochs in %.1fs", epochs, summary["train_seconds"])
-  save_history(summary, fn_args.model_run_dir)
+  if chief:
+    save_history(summary, fn_args.model_run_dir)
   return summary
 
 
@@ -152,12 +171,20 @@ def export(strategy, model, tf_transform_output, featurize, serving_model_dir: s
 
 
 def export_module(strategy, module: tf.Module, serving_model_dir: str, signatures_fn) -> None:
+  """Only the chief writes serving_model_dir. The other workers save too (saving a distributed
+  model may run collectives every worker must join), each into its own scratch dir, deleted."""
   if is_chief(strategy):
     serving.export(module, serving_model_dir, signatures_fn)
-  else:  # every worker must take part in saving; only the chief's copy is kept
-    scratch = os.path.join(os.path.dirname(serving_model_dir), ".worker-scratch")
+  else:
+    resolver = strategy.cluster_resolver
+    scratch = os.path.join(os.path.dirname(serving_model_dir),
+                           f".worker-scratch-{resolver.task_type}-{resolver.task_id}")
     serving.export(module, scratch, signatures_fn)
     tf.io.gfile.rmtree(scratch)
+  if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    # A barrier: no worker leaves while another still saves. The chief's coordination service
+    # reports a worker that has exited as failed (heartbeat timeout) to those still running.
+    strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
 
 
 def load_transform_output(fn_args) -> tft.TFTransformOutput:
@@ -165,7 +192,8 @@ def load_transform_output(fn_args) -> tft.TFTransformOutput:
 
 
 def setup(fn_args) -> tuple[TrainerConfig, tf.distribute.Strategy]:
+  """The strategy first: MultiWorkerMirroredStrategy must be created before other TF ops."""
   config = TrainerConfig.from_fn_args(fn_args)
-  keras.utils.set_random_seed(config.seed)
   strategy = strategy_lib.make_strategy(config.strategy, config.cpu_devices)
+  keras.utils.set_random_seed(config.seed)
   return config, strategy

@@ -65,6 +65,8 @@ def _new_strategy(name: str, cpu_devices: int) -> tf.distribute.Strategy:
       raise RuntimeError("strategy multi_worker needs $TF_CONFIG describing the cluster and this "
                          "worker; use `mirrored` for one machine")
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    from trainers import keras_multi_worker  # pylint: disable=import-outside-toplevel
+    keras_multi_worker.install()  # Keras 3 fit()/evaluate() fail under it otherwise
   else:
     raise ValueError(f"unknown strategy {name!r}; valid names: mirrored, one_device, multi_worker")
   logging.info("strategy %s with %d replica(s)", type(strategy).__name__,
