@@ -37,3 +37,30 @@ def examples_artifact(uri: str = SAMPLES_DIR):
   examples.uri = uri
   examples.split_names = artifact_utils.encode_split_names(list(SPLITS))
   return examples
+
+
+def run_local(root, components, beam_args=()) -> None:
+  """components under LocalDagRunner with root/root as pipeline root, root/mlmd.sqlite metadata."""
+  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
+      pipeline_name="samples", pipeline_root=str(root / "root"), components=components,
+      beam_pipeline_args=list(beam_args),
+      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+          str(root / "mlmd.sqlite"))))
+
+
+def transform_samples(root, custom_config: dict, transform_splits, beam_args=()) -> str:
+  """The committed samples through the real ImportExampleGen -> StatisticsGen -> SchemaGen ->
+  Transform (IMDB preprocessing_fn); returns the Transform component's output dir."""
+  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  example_gen = tfx.components.ImportExampleGen(
+      input_base=SAMPLES_DIR, input_config=tfx.proto.Input(splits=[
+          tfx.proto.Input.Split(name=s, pattern=f"Split-{s}/*") for s in SPLITS]))
+  statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
+  schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"])
+  transform = tfx.components.Transform(
+      examples=example_gen.outputs["examples"], schema=schema.outputs["schema"],
+      preprocessing_fn="components.preprocessing.preprocessing_fn", custom_config=custom_config,
+      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(transform_splits)))
+  run_local(root, [example_gen, statistics, schema, transform], beam_args)
+  return str(root / "root" / "Transform")

@@ -18,7 +18,7 @@ from tfx import v1 as tfx
 from components.char_windows.component import CharWindows
 from pipeline import config
 from pipeline import pipeline as pipeline_lib
-from tests.fixtures import SAMPLES_DIR, SPLITS
+from tests import fixtures
 
 pytestmark = pytest.mark.multi_worker
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -29,11 +29,7 @@ LOCAL_BEAM = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
 
 
 def _local_run(root, components) -> None:
-  tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
-      pipeline_name="mw", pipeline_root=str(root / "root"), components=components,
-      beam_pipeline_args=LOCAL_BEAM,
-      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-          str(root / "mlmd.sqlite"))))
+  fixtures.run_local(root, components, LOCAL_BEAM)
 
 
 def run_workers(root, args: dict) -> float:
@@ -70,17 +66,8 @@ def run_workers(root, args: dict) -> float:
 def bow_run(tmp_path_factory):
   """The committed samples through the real Transform, then the BoW run_fn on 2 workers."""
   root = tmp_path_factory.mktemp("mw_bow")
-  example_gen = tfx.components.ImportExampleGen(
-      input_base=SAMPLES_DIR, input_config=tfx.proto.Input(splits=[
-          tfx.proto.Input.Split(name=s, pattern=f"Split-{s}/*") for s in SPLITS]))
-  statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-  schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"])
-  transform = tfx.components.Transform(
-      examples=example_gen.outputs["examples"], schema=schema.outputs["schema"],
-      preprocessing_fn="components.preprocessing.preprocessing_fn",
-      custom_config={"unigram_top_k": 30, "bigram_top_k": 50},
-      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=["train", "eval"]))
-  _local_run(root, [example_gen, statistics, schema, transform])
+  fixtures.transform_samples(root, {"unigram_top_k": 30, "bigram_top_k": 50},
+                             ["train", "eval"], LOCAL_BEAM)
   out = root / "workers"
   out.mkdir()
   seconds = run_workers(out, {

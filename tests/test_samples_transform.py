@@ -7,12 +7,11 @@ import os
 import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
-from tfx import v1 as tfx
 
 from components import preprocessing
 from components.imdb_example_gen import executor, reader
 from tests.data.reviews import REVIEWS
-from tests.fixtures import SAMPLES_DIR, SPLITS
+from tests.fixtures import SAMPLES_DIR, SPLITS, transform_samples
 
 
 def _read(split):
@@ -37,23 +36,9 @@ def test_committed_samples_match_the_reviews_and_split_rule():
 
 @pytest.fixture(scope="module")
 def transform_output(tmp_path_factory):
-  root = tmp_path_factory.mktemp("samples")
-  example_gen = tfx.components.ImportExampleGen(
-      input_base=SAMPLES_DIR, input_config=tfx.proto.Input(splits=[
-          tfx.proto.Input.Split(name=s, pattern=f"Split-{s}/*") for s in SPLITS]))
-  statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
-  schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"])
-  transform = tfx.components.Transform(
-      examples=example_gen.outputs["examples"], schema=schema.outputs["schema"],
-      preprocessing_fn="components.preprocessing.preprocessing_fn",
-      custom_config={"unigram_top_k": 30, "bigram_top_k": 50, "sequence_length": 12},
-      splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(SPLITS)))
-  tfx.orchestration.LocalDagRunner().run(tfx.dsl.Pipeline(
-      pipeline_name="samples", pipeline_root=str(root / "root"),
-      components=[example_gen, statistics, schema, transform],
-      metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
-          str(root / "mlmd.sqlite"))))
-  return str(root / "root" / "Transform")
+  return transform_samples(tmp_path_factory.mktemp("samples"),
+                           {"unigram_top_k": 30, "bigram_top_k": 50, "sequence_length": 12},
+                           SPLITS)
 
 
 def test_transform_component_writes_every_split(transform_output):
