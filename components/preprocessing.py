@@ -9,6 +9,8 @@ Outputs (one row per review):
   word_ids             int64 [L]     only when custom_config["sequence_length"] = L: the tokens as
                                      unigram-vocabulary ids + 2, 1 for OOV, 0-padded/truncated to
                                      L (so Keras Embedding(mask_zero=True) works)
+  text                 string []     only when custom_config["keep_text"]: the review with HTML
+                                     breaks as spaces, for models that read raw text (TF-Hub)
   label                int64 []
 
 Multi-hot vectors are not materialised (20 001 floats a review); trainers.features densifies the
@@ -87,6 +89,9 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
   }
   if config.get("sequence_length"):
     outputs["word_ids"] = word_sequence(tokens, unigram_vocab, int(config["sequence_length"]))
+  if config.get("keep_text"):
+    outputs["text"] = tf.strings.regex_replace(tf.reshape(inputs["text"], [-1]),
+                                               HTML_BREAK_REGEX, " ")
   return outputs
 
 

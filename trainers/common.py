@@ -37,6 +37,19 @@ class TrainerConfig:
   learning_rate: float = 0.001
   lr_decay: str = "constant"
   window_length: int = 100
+  # sequence classifiers (trainers.sequence and the modules using it)
+  sequence_feature: str = "word_ids"  # or "subword_ids"
+  embedding: str = "learned"    # onehot | learned | glove (frozen GloVe rows)
+  mask_zero: bool = True        # mask padding (id 0) in the embedding
+  cell: str = "lstm"            # rnn_classifier: lstm | gru
+  bidirectional: bool = True
+  layers: int = 1               # stacked recurrent layers (return_sequences on all but the last)
+  kernel_size: int = 5          # conv1d_classifier (filters: units)
+  num_heads: int = 2            # transformer_classifier (feed-forward width: hidden_units)
+  # hub_classifier: a TF-Hub handle or SavedModel path of a text encoder (raw strings in)
+  hub_handle: str = ""
+  hub_trainable: bool = False
+  embedding_uri: str = ""       # set by the embedding-aware Trainer: the GloVe matrix artifact
 
   @classmethod
   def from_fn_args(cls, fn_args) -> "TrainerConfig":
