@@ -64,3 +64,28 @@ def transform_samples(root, custom_config: dict, transform_splits, beam_args=())
       splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(transform_splits)))
   run_local(root, [example_gen, statistics, schema, transform], beam_args)
   return str(root / "root" / "Transform")
+
+
+def trainer_fn_args(transform_dir: str, custom_config: dict, out, splits=("train", "eval")):
+  """The FnArgs the TFX Trainer hands a run_fn over a transform_samples() output (the samples
+  have 15 train and 5 eval records: a global batch must be <= 5); the model
+  goes to out/serving, the run dir to out/model_run."""
+  # pylint: disable=import-outside-toplevel
+  import glob
+  import json
+  from tfx.components.trainer import fn_args_utils
+  from tfx.types import artifact_utils, standard_artifacts
+  examples = standard_artifacts.Examples()
+  examples.uri = glob.glob(os.path.join(transform_dir, "transformed_examples", "*"))[0]
+  examples.split_names = artifact_utils.encode_split_names(list(splits))
+  graph = standard_artifacts.TransformGraph()
+  graph.uri = glob.glob(os.path.join(transform_dir, "transform_graph", "*"))[0]
+  fn_args = fn_args_utils.get_common_fn_args(
+      {"examples": [examples], "transform_graph": [graph]},
+      {"train_args": json.dumps({"splits": ["train"]}),
+       "eval_args": json.dumps({"splits": ["eval"]}),
+       "custom_config": json.dumps(custom_config)})
+  fn_args.transform_output = fn_args.transform_graph_path  # what the Trainer executor sets
+  fn_args.serving_model_dir = str(out / "serving")
+  fn_args.model_run_dir = str(out / "model_run")
+  return fn_args

@@ -1,0 +1,105 @@
+"""The sequence classifiers (trainers.rnn_classifier, conv1d_classifier, transformer_classifier):
+masking, and one short training of each on the committed samples' real Transform output under
+MirroredStrategy on 2 logical CPU devices, exported with raw text in."""
+import importlib
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from tests.data.reviews import REVIEWS
+from tests.fixtures import trainer_fn_args, transform_samples
+from trainers import common, conv1d_classifier, rnn_classifier, sequence, transformer_classifier
+
+LENGTH = 16
+MODELS = {
+    "onehot_bilstm": ("rnn_classifier", {"embedding": "onehot", "units": 4}),
+    "bilstm": ("rnn_classifier", {"embedding_dim": 8, "units": 4, "mask_zero": False}),
+    "bilstm_masked": ("rnn_classifier", {"embedding_dim": 8, "units": 4}),
+    "gru": ("rnn_classifier", {"embedding_dim": 8, "units": 4, "cell": "gru",
+                               "bidirectional": False}),
+    "stacked_bilstm": ("rnn_classifier", {"embedding_dim": 8, "units": 4, "layers": 2}),
+    "conv1d": ("conv1d_classifier", {"embedding_dim": 8, "units": 8, "kernel_size": 3,
+                                     "mask_zero": False}),
+    "transformer": ("transformer_classifier", {"embedding_dim": 8, "hidden_units": 8,
+                                               "num_heads": 2}),
+}
+
+
+def _config(**kwargs) -> common.TrainerConfig:
+  return common.TrainerConfig(model_name="m", **kwargs)
+
+
+@pytest.mark.parametrize("body,extra", [
+    (rnn_classifier.body, {}), (rnn_classifier.body, {"cell": "gru", "layers": 2}),
+    (transformer_classifier.body, {"hidden_units": 8})])
+def test_masked_models_ignore_padding_and_unmasked_ones_do_not(body, extra):
+  """Rewriting the padding row of the embedding changes nothing when padding is masked."""
+  ids = np.array([[5, 3, 7, 2, 0, 0, 0, 0], [4, 4, 9, 0, 0, 0, 0, 0]], dtype=np.int64)
+  changes = {}
+  for mask in (True, False):
+    keras.utils.set_random_seed(1)
+    model = sequence.build_model(body, _config(embedding_dim=6, units=4, mask_zero=mask,
+                                               **extra), vocab_size=12, sequence_length=8)
+    before = model.predict(ids, verbose=0)
+    embedding = next(l for l in model.layers if isinstance(l, keras.layers.Embedding))
+    table = embedding.embeddings.numpy()
+    table[0] = np.random.default_rng(0).normal(size=table.shape[1]) * 5
+    embedding.embeddings.assign(table)
+    changes[mask] = np.abs(model.predict(ids, verbose=0) - before).max()
+  assert changes[True] < 1e-6
+  assert changes[False] > 1e-4
+
+
+def test_onehot_embedding_feeds_one_hot_vectors():
+  model = sequence.build_model(rnn_classifier.body, _config(embedding="onehot", units=2),
+                               vocab_size=10, sequence_length=4)
+  lstm = next(l for l in model.layers if isinstance(l, keras.layers.Bidirectional))
+  assert lstm.forward_layer.cell.kernel.shape[0] == 10  # the one-hot width, no embedding
+
+
+def test_glove_embedding_without_matrix_is_a_clear_error():
+  with pytest.raises(ValueError, match="needs the GloVe matrix"):
+    sequence.build_model(rnn_classifier.body, _config(embedding="glove"), 10, 4)
+
+
+@pytest.fixture(scope="module")
+def transform_dir(tmp_path_factory):
+  return transform_samples(tmp_path_factory.mktemp("samples"),
+                           {"unigram_top_k": 40, "bigram_top_k": 40, "sequence_length": LENGTH},
+                           ["train", "eval"])
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+def test_trains_under_mirrored_strategy_and_serves_raw_text(name, transform_dir, tmp_path):
+  trainer, settings = MODELS[name]
+  config = {"model_name": name, "epochs": 2, "batch_size": 2, "strategy": "mirrored",
+            "cpu_devices": 2, **settings}
+  module = importlib.import_module(f"trainers.{trainer}")
+  fn_args = trainer_fn_args(transform_dir, config, tmp_path)
+  model = module.run_fn(fn_args)
+
+  assert model.distribute_strategy.num_replicas_in_sync == 2
+  with open(os.path.join(fn_args.model_run_dir, "history.json")) as f:
+    history = json.load(f)["history"]
+  assert len(history["loss"]) == 2 and np.all(np.isfinite(history["loss"]))
+  assert 0 <= history["val_accuracy"][-1] <= 1
+
+  texts = [r[-1] for r in REVIEWS[:6]]
+  served = tf.saved_model.load(fn_args.serving_model_dir)
+  probabilities = served.signatures["serving_default"](text=tf.constant(texts))["probabilities"]
+  assert probabilities.shape == (6,)
+  # The same texts through the Transform graph by hand, then the Keras model.
+  tft_output = tft.TFTransformOutput(fn_args.transform_output)
+  raw = {"text": tf.constant(texts)[:, None], "label": tf.zeros([6, 1], tf.int64),
+         "id": tf.fill([6, 1], "x")}
+  spec = tft_output.raw_feature_spec()
+  raw = {k: v for k, v in raw.items() if k in spec}
+  ids = tft_output.transform_raw_features(raw)["word_ids"]
+  assert ids.shape == (6, LENGTH)
+  expected = model(ids, training=False).numpy().reshape(-1)
+  np.testing.assert_allclose(probabilities.numpy(), expected, atol=1e-5)

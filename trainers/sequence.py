@@ -1,0 +1,97 @@
+"""What the sequence classifiers share: the id-sequence input, the embedding choice, and run_fn.
+
+A model module (rnn_classifier, conv1d_classifier, transformer_classifier) supplies only its body,
+`body(embedded, config) -> [batch, features]`; this module puts the embedding in front and the
+Dropout -> Dense(1, sigmoid) head behind, compiles it (rmsprop, binary cross-entropy, as DLwP),
+trains it under the configured strategy and exports it with raw text in.
+
+Embeddings (`embedding` in the model config):
+  onehot   tf.one_hot of the ids (DLwP's first BiLSTM); nothing to mask: padding is a one-hot too
+  learned  Embedding(vocab, embedding_dim), masking padding when mask_zero
+  glove    Embedding initialised from the GloVe matrix artifact and frozen (embedding_dim is the
+           matrix's), masking padding when mask_zero
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import keras
+import numpy as np
+
+from trainers import common
+
+SUBWORD_VOCAB = "subword"
+EMBEDDINGS = ("onehot", "learned", "glove")
+
+
+def vocabulary_size(feature: str, tft_output) -> int:
+  """Ids the sequence feature can hold: word_ids are unigram ids + 2 (0 padding, 1 OOV, see
+  components.preprocessing); the subword vocabulary holds its reserved tokens itself."""
+  if feature == "word_ids":
+    return tft_output.vocabulary_size_by_name("unigram") + 2
+  return tft_output.vocabulary_size_by_name(SUBWORD_VOCAB)
+
+
+def glove_matrix(config: common.TrainerConfig, rows: int) -> np.ndarray:
+  if not config.embedding_uri:
+    raise ValueError(f"model {config.model_name}: embedding 'glove' needs the GloVe matrix "
+                     "artifact (the pipeline's GloveEmbedding output), and the Trainer got none")
+  from components.glove_embedding import load_matrix  # pylint: disable=import-outside-toplevel
+  matrix = load_matrix(config.embedding_uri)
+  if matrix.shape[0] != rows:
+    raise ValueError(f"model {config.model_name}: the GloVe matrix in {config.embedding_uri} has "
+                     f"{matrix.shape[0]} rows, the {config.sequence_feature} vocabulary {rows}; "
+                     "was it built from another Transform?")
+  return matrix
+
+
+def embed(ids, config: common.TrainerConfig, vocab_size: int):
+  if config.embedding == "onehot":
+    return keras.ops.one_hot(ids, vocab_size)
+  if config.embedding == "learned":
+    return keras.layers.Embedding(vocab_size, config.embedding_dim,
+                                  mask_zero=config.mask_zero)(ids)
+  matrix = glove_matrix(config, vocab_size)
+  return keras.layers.Embedding(
+      vocab_size, matrix.shape[1], mask_zero=config.mask_zero, trainable=False,
+      embeddings_initializer=keras.initializers.Constant(matrix), name="glove")(ids)
+
+
+def build_model(body: Callable, config: common.TrainerConfig, vocab_size: int,
+                sequence_length: int) -> keras.Model:
+  if config.embedding not in EMBEDDINGS:
+    raise ValueError(f"model {config.model_name}: unknown embedding {config.embedding!r}; "
+                     f"valid: {', '.join(EMBEDDINGS)}")
+  ids = keras.Input(shape=(sequence_length,), dtype="int64", name=config.sequence_feature)
+  x = body(embed(ids, config, vocab_size), config)
+  x = keras.layers.Dropout(config.dropout)(x)
+  outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+  model = keras.Model(ids, outputs)
+  model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate),
+                loss="binary_crossentropy", metrics=["accuracy"])
+  return model
+
+
+def run(fn_args, body: Callable) -> keras.Model:
+  """The run_fn of a sequence classifier with the given body."""
+  config, strategy = common.setup(fn_args)
+  tft_output = common.load_transform_output(fn_args)
+  feature = config.sequence_feature
+  spec = tft_output.transformed_feature_spec().get(feature)
+  if spec is None:
+    raise ValueError(f"model {config.model_name}: the Transform output has no {feature!r}; set "
+                     "sequence_length (and subword_vocab_size for subword_ids) in the run config")
+  vocab_size = vocabulary_size(feature, tft_output)
+  featurize = lambda transformed: transformed[feature]  # noqa: E731
+  batch = config.batch_size * strategy.num_replicas_in_sync
+  multi = strategy.num_replicas_in_sync > 1
+  train = common.dataset(fn_args, fn_args.train_files, tft_output, batch, featurize,
+                         shuffle=True, seed=config.seed, drop_remainder=True)
+  val = common.dataset(fn_args, fn_args.eval_files, tft_output, batch, featurize,
+                       shuffle=False, seed=config.seed, drop_remainder=multi)
+  with strategy.scope():
+    model = build_model(body, config, vocab_size, spec.shape[0])
+  model.summary(print_fn=lambda line: common.logging.info(line))
+  common.fit(model, train, val, config.epochs, fn_args)
+  common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
+  return model
