@@ -1,0 +1,1 @@
+"""ExampleGen for labelled-sentence corpora in zips (UCI sentences, sarcasm headlines)."""
