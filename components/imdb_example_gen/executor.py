@@ -25,6 +25,15 @@ def assign_split(review: reader.Review, seed: int, eval_percent: int) -> str:
   return "eval" if bucket < eval_percent else "train"
 
 
+def in_sample(review: reader.Review, seed: int, sample_percent: int) -> bool:
+  """A documented subset for models too slow for the full corpus: a review is kept when
+  sha256("sample:<seed>:<id>") mod 100 < sample_percent (independent of the eval hash)."""
+  if sample_percent >= 100:
+    return True
+  return int(hashlib.sha256(f"sample:{seed}:{review.id}".encode()).hexdigest(), 16) % 100 \
+      < sample_percent
+
+
 def to_example(review: reader.Review) -> tf.train.Example:
   def _bytes(v: str):
     return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode("utf-8")]))
@@ -37,9 +46,10 @@ def to_example(review: reader.Review) -> tf.train.Example:
       "rating": _int(review.rating), "id": _bytes(review.id)}))
 
 
-def split_params(exec_properties: Dict[str, Any]) -> tuple[int, int]:
+def split_params(exec_properties: Dict[str, Any]) -> tuple[int, int, int]:
   values = routed_example_gen.custom_params(exec_properties)
-  return int(values.get("split_seed", 42)), int(values.get("eval_percent", 20))
+  return (int(values.get("split_seed", 42)), int(values.get("eval_percent", 20)),
+          int(values.get("sample_percent", 100)))
 
 
 @beam.ptransform_fn
@@ -71,11 +81,12 @@ class Executor(BaseExampleGenExecutor):
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     pattern = routed_example_gen.source_pattern(exec_properties, "ImdbExampleGen", "tarball")
-    seed, eval_percent = split_params(exec_properties)
+    seed, eval_percent, sample_percent = split_params(exec_properties)
     tar_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], pattern)
     order = ["train", "eval", "test"]
     parts = (pipeline
              | "Read" >> _ReadReviews(tar_path)
+             | "Sample" >> beam.Filter(in_sample, seed, sample_percent)
              | "AssignSplit" >> beam.Partition(
                  lambda r, _n: order.index(assign_split(r, seed, eval_percent)), len(order)))
     return {name: parts[i] | f"ToExample[{name}]" >> beam.Map(to_example)
