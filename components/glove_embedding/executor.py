@@ -106,9 +106,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     pipeline.run().wait_until_finish()
 
     coverage = matrix_lib.read_coverage(embedding.uri)
-    embedding.coverage = float(coverage["coverage"])
-    embedding.vocabulary_size = int(coverage["vocabulary_size"])
-    embedding.dim = int(coverage["dim"])
+    embedding.set_float_custom_property("coverage", float(coverage["coverage"]))
+    embedding.set_int_custom_property("vocabulary_size", int(coverage["vocabulary_size"]))
+    embedding.set_int_custom_property("dim", int(coverage["dim"]))
     logging.info("GloveEmbedding: %s of %s vocabulary words (%.1f %%) found in %s",
                  _grouped(coverage["found"]), _grouped(coverage["vocabulary_size"]),
                  100 * coverage["coverage"], coverage["source"])

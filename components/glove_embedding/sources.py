@@ -79,20 +79,23 @@ def _zip_source(archive: str, member: str) -> Source:
 
 
 def fingerprint(source: str) -> str:
-  """Size and modification time of the source's files (the package version for the package), so
-  that a changed file under the same name is not served from the pipeline cache; empty when the
-  source is not reachable here (e.g. compiling for a cluster)."""
+  """Size and modification time of the source's local files (the package version for the
+  package), so that a changed file under the same name is not served from the pipeline cache;
+  empty for object storage (no network calls when the pipeline is defined) and for a path that
+  does not exist here (e.g. compiling for a cluster)."""
   if source == KUMO_PACKAGE:
     try:
       return f"{KUMO_PACKAGE}=={importlib.metadata.version(KUMO_PACKAGE)}"
     except importlib.metadata.PackageNotFoundError:
       return ""
   path = source.rpartition(".zip:")[0] + ".zip" if ".zip:" in source else source
+  if "://" in path:
+    return ""
   paths = ([os.path.join(path, n) for n in (KUMO_MATRIX, KUMO_INDEX)]
            if tf.io.gfile.isdir(path) else [path])
   try:
     stats = [tf.io.gfile.stat(p) for p in paths]
-  except tf.errors.NotFoundError:
+  except tf.errors.OpError:
     return ""
   return ";".join(f"{s.length}:{s.mtime_nsec}" for s in stats)
 
