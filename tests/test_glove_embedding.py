@@ -10,11 +10,15 @@ import pyarrow.parquet as pq
 import pytest
 import tensorflow as tf
 from apache_beam.io import source_test_utils
+from ml_metadata.metadata_store import metadata_store
+from tfx import v1 as tfx
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
+from components.embedding_trainer.component import EmbeddingTrainer
 from components.glove_embedding import executor, load_matrix, sources
-from components.glove_embedding.component import EmbeddingMatrix
+from components.glove_embedding.component import EmbeddingMatrix, GloveEmbedding
+from tests.fixtures import SAMPLES_DIR, SPLITS, run_local
 
 DIM = 4
 VOCABULARY = ["the", "movie", "café", "zzunknown", "good", "bad", "qqmissing"]
@@ -185,13 +189,6 @@ def record_run_fn(fn_args):
 def test_pipeline_embedding_reaches_the_trainer(tmp_path):
   """Importers -> GloveEmbedding -> EmbeddingTrainer (with and without the embedding) under
   LocalDagRunner, Beam in multi-processing mode."""
-  from ml_metadata.metadata_store import metadata_store  # pylint: disable=import-outside-toplevel
-  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
-
-  from components.embedding_trainer.component import EmbeddingTrainer  # pylint: disable=import-outside-toplevel
-  from components.glove_embedding.component import GloveEmbedding  # pylint: disable=import-outside-toplevel
-  from tests.fixtures import SAMPLES_DIR, SPLITS, run_local  # pylint: disable=import-outside-toplevel
-
   graph = tfx.dsl.Importer(source_uri=_transform_graph(tmp_path / "graph").uri,
                            artifact_type=tfx.types.standard_artifacts.TransformGraph
                            ).with_id("ImportGraph")
@@ -237,11 +234,8 @@ def test_kubeflow_v2_compiles_the_embedding_artifact_and_input(tmp_path):
   """Declared artifact PROPERTIES on a custom type make the Kubeflow V2 compiler fail; the
   matrix's figures are custom properties, so GloveEmbedding -> EmbeddingTrainer compiles."""
   pytest.importorskip("kfp.pipeline_spec", reason="the kubeflow extra (kfp) is not installed")
-  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
-  from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kubeflow  # pylint: disable=import-outside-toplevel
-
-  from components.embedding_trainer.component import EmbeddingTrainer  # pylint: disable=import-outside-toplevel
-  from components.glove_embedding.component import GloveEmbedding  # pylint: disable=import-outside-toplevel
+  # pylint: disable-next=import-outside-toplevel
+  from tfx.orchestration.kubeflow.v2 import kubeflow_v2_dag_runner as kubeflow
 
   graph = tfx.dsl.Importer(source_uri="gs://b/graph", artifact_type=tfx.types.standard_artifacts
                            .TransformGraph).with_id("ImportGraph")

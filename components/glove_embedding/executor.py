@@ -97,7 +97,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     pipeline = self._make_beam_pipeline()
     vocabulary = pipeline | "Vocabulary" >> beam.Create([(w, i) for i, w in enumerate(words)])
-    glove = pipeline | "Glove" >> sources.ReadGlove(src, dim)  # pylint: disable=no-value-for-parameter
+    glove = pipeline | "Glove" >> sources.ReadGlove(src, dim)
     _ = ({"vocabulary": vocabulary, "glove": glove}
          | "Join" >> beam.CoGroupByKey()
          | "Rows" >> beam.FlatMap(_join)
