@@ -1,0 +1,1 @@
+"""EmbeddingTrainer: TFX's Trainer with an optional EmbeddingMatrix input (see component.py)."""
