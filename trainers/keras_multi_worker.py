@@ -26,6 +26,25 @@ def _is_multi_worker(strategy) -> bool:
   return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
 
+def build_from_replica_batch(model: keras.Model, iterator) -> None:
+  """Fix 1: Keras' symbolic build from the first batch of this worker's first replica.
+
+  Also the fix for a model with string inputs under MirroredStrategy, whose first batch Keras
+  would average over replicas (trainers.hub_classifier)."""
+  strategy = model.distribute_strategy
+
+  def local(value):
+    if isinstance(value, tf.distribute.DistributedValues):
+      return strategy.experimental_local_results(value)[0]
+    return value
+
+  for _, _, it in iterator:  # as Keras: the first batch of the epoch iterator
+    data_batch = keras.tree.map_structure(local, next(it))
+    break
+  with strategy.scope():
+    model._symbolic_build(data_batch=data_batch)  # pylint: disable=protected-access
+
+
 def install() -> None:
   if _PATCHED:
     return
@@ -36,17 +55,7 @@ def install() -> None:
     strategy = self._distribute_strategy  # pylint: disable=protected-access
     if strategy is None or not _is_multi_worker(strategy) or iterator is None:
       return keras_build(self, iterator=iterator, data_batch=data_batch)
-
-    def local(value):
-      if isinstance(value, tf.distribute.DistributedValues):
-        return strategy.experimental_local_results(value)[0]
-      return value
-
-    for _, _, it in iterator:  # as Keras: the first batch of the epoch iterator
-      data_batch = keras.tree.map_structure(local, next(it))
-      break
-    with strategy.scope():
-      self._symbolic_build(data_batch=data_batch)  # pylint: disable=protected-access
+    return build_from_replica_batch(self, iterator)
 
   def reduce_per_replica(values, strategy, reduction):
     if not _is_multi_worker(strategy) or reduction not in ("auto", "mean"):
