@@ -46,7 +46,7 @@ def test_unknown_corpus_lists_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'imbd'.*imdb"):
     config.from_dict({"corpus": "imbd", "models": [{"name": "m"}]})
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'treebank'; valid names: imdb, "
-                     r"tinyshakespeare, alice"):  # registered, no pipeline yet
+                     r"uci_sentences, sarcasm, tinyshakespeare, alice"):  # no pipeline yet
     config.from_dict({"corpus": "treebank", "models": [{"name": "m"}]})
 
 
@@ -137,3 +137,31 @@ def test_airflow_block_is_checked(tmp_path):
   assert (cfg.airflow.schedule, cfg.airflow.start_date) == ("@weekly", "2025-03-01")
   with pytest.raises(config.ConfigError, match=r"airflow.start_date must be an ISO date"):
     config.from_dict({"models": [{"name": "m"}], "airflow": {"start_date": "yesterday"}})
+
+
+@pytest.mark.parametrize("model,extra,message", [
+    ({"trainer": "rnn_classifier"}, {}, r"\(m\): rnn_classifier reads word_ids; set "
+     r"sequence_length"),
+    ({"trainer": "conv1d_classifier", "sequence_feature": "subword_ids"}, {"sequence_length": 9},
+     r"reads subword_ids; set subword_vocab_size"),
+    ({"trainer": "rnn_classifier", "embedding": "word2vec"}, {"sequence_length": 9},
+     r"\(m\): unknown embedding 'word2vec'; valid names: onehot, learned, glove"),
+    ({"trainer": "rnn_classifier", "cell": "rnn"}, {"sequence_length": 9},
+     r"unknown cell 'rnn'; valid names: lstm, gru"),
+    ({"trainer": "transformer_classifier", "embedding": "glove",
+      "sequence_feature": "subword_ids"}, {"subword_vocab_size": 50, "sequence_length": 9},
+     r"GloVe rows exist for words"),
+    ({"trainer": "hub_classifier"}, {}, r"hub_classifier needs hub_handle"),
+])
+def test_sequence_model_settings_are_checked_and_name_the_model(model, extra, message):
+  with pytest.raises(config.ConfigError, match=message):
+    config.from_dict({**extra, "models": [{"name": "m", **model}]})
+
+
+def test_sentence_corpora_take_split_fractions():
+  cfg = config.from_dict({"corpus": "sarcasm", "sequence_length": 8,
+                          "split_fractions": [.8, .1, .1], "models": [{"name": "m", "trainer": "conv1d_classifier"}]})
+  assert cfg.task == "classification"
+  with pytest.raises(config.ConfigError, match=r"split_fractions must be 3 shares"):
+    config.from_dict({"corpus": "sarcasm", "split_fractions": [.8, .1],
+                      "models": [{"name": "m"}]})
