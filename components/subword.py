@@ -99,9 +99,9 @@ def subword_sequence(tokens: tf.SparseTensor, vocab_path: tf.Tensor, length: int
 
   def lookup(words, path):
     with contextlib.ExitStack() as stack:
-      if tf.inside_function() and hasattr(path, "numpy"):
-        # An eager asset path (TFT's tracing): build the table once, outside the function,
-        # as tft.apply_vocabulary does, not at every call.
+      if tf.inside_function() and (isinstance(path, str) or hasattr(path, "numpy")):
+        # A Python or eager path (TFT's tracing gives an eager one): build the table once,
+        # outside the function, as tft.apply_vocabulary does, not at every call.
         stack.enter_context(tf.init_scope())
       table = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(
           path, tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,

@@ -16,7 +16,6 @@ import tensorflow_transform.beam as tft_beam
 from components import preprocessing, subword
 from tests.fixtures import SAMPLES_DIR, SPLITS, transform_samples
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VOCAB_SIZE = 42  # the 19 letters, their ## forms, [PAD] and [UNK] leave 2 learned pieces
 LENGTH = 24
 TRAIN = (["The movie was wonderful, and the acting was wonderful."] * 12
@@ -42,7 +41,7 @@ def _join(pieces):
 def _decode(row, vocab):
   ids = [int(i) for i in row]
   nonzero = [i for i in ids if i != subword.PAD_ID]
-  assert ids == nonzero + [subword.PAD_ID] * (len(ids) - len(nonzero)), f"padding not trailing: {ids}"
+  assert ids == nonzero + [subword.PAD_ID] * (len(ids) - len(nonzero)), f"not 0-padded: {ids}"
   return [vocab[i] for i in nonzero]
 
 
