@@ -16,6 +16,7 @@ import tensorflow_transform.beam as tft_beam
 from components import preprocessing, subword
 from tests.fixtures import SAMPLES_DIR, SPLITS, transform_samples
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 VOCAB_SIZE = 42  # the 19 letters, their ## forms, [PAD] and [UNK] leave 2 learned pieces
 LENGTH = 24
 TRAIN = (["The movie was wonderful, and the acting was wonderful."] * 12
@@ -209,3 +210,31 @@ def test_a_consumer_without_tensorflow_text_cannot_load_the_graph(samples_transf
   result = _consume(samples_transform[0], "", ["a film"], tmp_path / "ids.npy")
   assert result.returncode != 0
   assert "Op type not registered 'WordpieceTokenizeWithOffsets'" in result.stderr
+
+
+def test_an_exported_model_predicts_from_raw_text_in_a_fresh_serving_client(samples_transform,
+                                                                             tmp_path):
+  """trainers.serving export of a tiny model on subword_ids, called through
+  pipeline.serving_client (textzoo predict/score) in a process that never ran Transform."""
+  import keras  # pylint: disable=import-outside-toplevel
+  from trainers import serving  # pylint: disable=import-outside-toplevel
+  output = tft.TFTransformOutput(samples_transform[0])
+  inputs = keras.Input((32,), dtype="int64")
+  hidden = keras.layers.Embedding(output.vocabulary_size_by_name(preprocessing.SUBWORD_VOCAB), 4,
+                                  mask_zero=True)(inputs)
+  model = keras.Model(inputs, keras.layers.Dense(1, "sigmoid")(
+      keras.layers.GlobalAveragePooling1D()(hidden)))
+  serving.export(serving.ServingModule(model, output, lambda t: t["subword_ids"]),
+                 str(tmp_path / "model"))
+  texts = ["A wonderful film.", "Dull and boring."]
+  expected = model(output.transform_features_layer()(
+      {"text": tf.reshape(tf.constant(texts), [-1, 1])})["subword_ids"]).numpy().reshape(-1)
+  script = ("import sys, numpy as np\n"
+            "from pipeline.serving_client import ServedModel\n"
+            "np.save(sys.argv[2], ServedModel(sys.argv[1]).predict(sys.argv[3:])['probabilities'])")
+  result = subprocess.run(
+      [sys.executable, "-c", script, str(tmp_path / "model"), str(tmp_path / "p.npy"), *texts],
+      capture_output=True, text=True, timeout=300, cwd=ROOT,
+      env={**os.environ, "PYTHONPATH": ROOT, "CUDA_VISIBLE_DEVICES": ""})
+  assert result.returncode == 0, result.stderr[-3000:]
+  np.testing.assert_allclose(np.load(tmp_path / "p.npy"), expected, rtol=1e-5)
