@@ -9,6 +9,12 @@ Outputs (one row per review):
   word_ids             int64 [L]     only when custom_config["sequence_length"] = L: the tokens as
                                      unigram-vocabulary ids + 2, 1 for OOV, 0-padded/truncated to
                                      L (so Keras Embedding(mask_zero=True) works)
+  subword_ids          int64 [L]     only when custom_config["subword_vocab_size"] = V: WordPiece
+                                     ids (vocabulary "subword", at most V pieces learned on the
+                                     analysed split; 0 [PAD], 1 [UNK]), 0-padded/truncated to
+                                     L = custom_config["subword_sequence_length"] or
+                                     ["sequence_length"]. Loading the graph needs
+                                     `import tensorflow_text` (components/subword.py)
   text                 string []     only when custom_config["keep_text"]: the review with HTML
                                      breaks as spaces, for models that read raw text (TF-Hub)
   label                int64 []
@@ -24,8 +30,11 @@ from typing import Any, Optional
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from components import subword
+
 UNIGRAM_VOCAB = "unigram"
 BIGRAM_VOCAB = "bigram"
+SUBWORD_VOCAB = "subword"
 DEFAULT_TOP_K = 20000
 # Keras TextVectorization's default standardize ("lower_and_strip_punctuation").
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -89,6 +98,13 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
   }
   if config.get("sequence_length"):
     outputs["word_ids"] = word_sequence(tokens, unigram_vocab, int(config["sequence_length"]))
+  if config.get("subword_vocab_size"):
+    length = config.get("subword_sequence_length") or config.get("sequence_length")
+    if not length:
+      raise ValueError("custom_config: subword_vocab_size needs subword_sequence_length or "
+                       "sequence_length")
+    vocab = subword.subword_vocabulary(tokens, int(config["subword_vocab_size"]), SUBWORD_VOCAB)
+    outputs["subword_ids"] = subword.subword_sequence(tokens, vocab, int(length))
   if config.get("keep_text"):
     outputs["text"] = tf.strings.regex_replace(tf.reshape(inputs["text"], [-1]),
                                                HTML_BREAK_REGEX, " ")

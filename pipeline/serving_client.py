@@ -7,6 +7,9 @@ import time
 
 import numpy as np
 import tensorflow as tf
+# A model whose transform graph has subword ids holds tensorflow_text ops (WordPiece): registered
+# here, before tf.saved_model.load.
+import tensorflow_text  # noqa: F401
 
 
 def resolve_version_dir(model_dir: str) -> str:

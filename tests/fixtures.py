@@ -49,9 +49,11 @@ def run_local(root, components, beam_args=()) -> None:
           str(root / "mlmd.sqlite"))))
 
 
-def transform_samples(root, custom_config: dict, transform_splits, beam_args=()) -> str:
+def transform_samples(root, custom_config: dict, transform_splits, beam_args=(),
+                      transform_beam_args=()) -> str:
   """The committed samples through the real ImportExampleGen -> StatisticsGen -> SchemaGen ->
-  Transform (IMDB preprocessing_fn); returns the Transform component's output dir."""
+  Transform (IMDB preprocessing_fn); returns the Transform component's output dir.
+  transform_beam_args: Beam args for the Transform component only (e.g. multi-processing)."""
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
   example_gen = tfx.components.ImportExampleGen(
       input_base=SAMPLES_DIR, input_config=tfx.proto.Input(splits=[
@@ -62,6 +64,8 @@ def transform_samples(root, custom_config: dict, transform_splits, beam_args=())
       examples=example_gen.outputs["examples"], schema=schema.outputs["schema"],
       preprocessing_fn="components.preprocessing.preprocessing_fn", custom_config=custom_config,
       splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(transform_splits)))
+  if transform_beam_args:
+    transform.with_beam_pipeline_args(list(transform_beam_args))
   run_local(root, [example_gen, statistics, schema, transform], beam_args)
   return str(root / "root" / "Transform")
 

@@ -13,6 +13,9 @@ import tempfile
 from typing import Callable
 
 import tensorflow as tf
+# Registers the tensorflow_text ops (WordPiece) a transform graph may hold; tf.saved_model.load
+# fails on an unregistered op, and TFT's own try-import of tensorflow_text comes after its load.
+import tensorflow_text  # noqa: F401
 
 TEXT_KEY = "text"
 LABEL_KEY = "label"
