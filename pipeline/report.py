@@ -70,6 +70,19 @@ def _metrics(evaluation_uri: str) -> dict:
   return {k: list(v.values())[0] for k, v in overall.items()}
 
 
+def _classifier_input(config: dict) -> str:
+  """What a classifier reads, for the leaderboard's feature column."""
+  trainer = config.get("trainer", "bow_mlp")
+  if trainer == "bow_mlp":
+    return config.get("feature", "")
+  if trainer == "hub_classifier":
+    return f"text, {'trainable' if config.get('hub_trainable') else 'frozen'} encoder"
+  embedding = config.get("embedding", "learned")
+  width = f" {config.get('embedding_dim')}" if embedding == "learned" else ""
+  masked = ", masked" if config.get("mask_zero") and embedding != "onehot" else ""
+  return f"{config.get('sequence_feature', 'word_ids')}, {embedding}{width}{masked}"
+
+
 def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list[dict]:
   """seed_figures: model name -> the seed notebook's figure (from the run config)."""
   rows = []
@@ -80,7 +93,7 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
     row = {"model": name, "seed": (seed_figures or {}).get(name), "epochs": config.get("epochs"),
            **({"task": "char LM", "feature": "stateful" if config.get("stateful") else
                "stateless", "metric": "test nats/char", "lower_is_better": True} if lm else
-              {"task": "IMDB sentiment", "feature": config.get("feature"),
+              {"task": "classification", "feature": _classifier_input(config),
                "metric": "test accuracy", "lower_is_better": False})}
     run_dirs = records.artifacts(node, "model_run")
     if run_dirs:
@@ -133,6 +146,16 @@ def vocabulary_sizes(records: RunRecords) -> dict:
   return {n: output.vocabulary_size_by_name(n) for n in names}
 
 
+def glove_coverage(records: RunRecords) -> Optional[dict]:
+  """The GloveEmbedding step's coverage.json (found, vocabulary_size, coverage, source, ...)."""
+  artifacts = records.artifacts("GloveEmbedding", "embedding")
+  path = os.path.join(artifacts[0].uri, "coverage.json") if artifacts else ""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def _fmt(value, pattern="{:.4f}"):
   return "" if value is None else pattern.format(value)
 
@@ -175,6 +198,14 @@ def write(output_dir: str, report_dir: Optional[str] = None,
     lines += ["## Vocabularies", "", "| vocabulary | size (without OOV) |", "|---|---|"]
     lines += [f"| {name} | {size} |" for name, size in vocabularies.items()]
     lines.append("")
+  glove = glove_coverage(records)
+  if glove:
+    lines += ["## GloVe matrix", "",
+              f"{glove['found']} of {glove['vocabulary_size']} vocabulary words "
+              f"({100 * glove['coverage']:.1f} %) have a {glove['dim']}-d vector in "
+              f"`{glove['source']}`; the others (e.g. "
+              f"{', '.join(glove.get('missing_sample', [])[:8])}) and the padding/OOV rows are "
+              "zero.", ""]
   counts = window_counts(records)
   if counts:
     lines += ["## Character windows", "", "| node | mode | length | train | eval | test |",

@@ -36,6 +36,18 @@ def test_packaged_configs_load_by_name():
   assert config.load("alice").text.collapse_whitespace
 
 
+def test_every_packaged_config_loads_and_builds_its_pipeline():
+  """A packaged config that the pipeline cannot build (a key or trainer that does not fit) fails
+  here, not hours into a run."""
+  from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+  for name in config.packaged_configs():
+    cfg = config.load(name)
+    ids = {c.id for c in create_pipeline(cfg, "/nonexistent").components}
+    assert {f"Pusher.{m.name}" for m in cfg.models} <= ids, name
+    assert ("GloveEmbedding" in ids) == any(m.embedding == "glove" and m.trainer != "bow_mlp"
+                                            for m in cfg.models), name
+
+
 def test_split_fractions_must_be_three_shares_summing_to_one():
   with pytest.raises(config.ConfigError, match="split_fractions"):
     config.from_dict({"corpus": "tinyshakespeare", "text": {"split_fractions": [0.9, 0.2, 0.1]},

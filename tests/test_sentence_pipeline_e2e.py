@@ -8,7 +8,7 @@ import ml_metadata as mlmd
 import numpy as np
 import pytest
 
-from pipeline import config, runner, serving_client
+from pipeline import config, report, runner, serving_client
 from tests.test_sentence_example_gen import SARCASM_FILE, _headline, write_sarcasm
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ PLAIN = ["report", "says", "senate", "budget", "study", "court"]
 def _headlines():
   rng = np.random.default_rng(3)
   lines = []
-  for i in range(72):
+  for i in range(120):
     label = i % 2
     words = rng.choice(SARCASTIC if label else PLAIN, size=4)
     lines.append(_headline(f"{' '.join(words)} story {i}", label))
@@ -44,10 +44,10 @@ def run(tmp_path_factory):
       "strategy": {"name": "mirrored", "cpu_devices": 2},
       "models": [
           {"name": "glove_bilstm", "trainer": "rnn_classifier", "embedding": "glove",
-           "units": 4, "epochs": 2, "batch_size": 4, "accuracy_floor": 0.0},
+           "units": 4, "epochs": 2, "batch_size": 2, "accuracy_floor": 0.0},
           {"name": "subword_conv", "trainer": "conv1d_classifier",
            "sequence_feature": "subword_ids", "embedding_dim": 8, "units": 8, "kernel_size": 3,
-           "mask_zero": False, "epochs": 2, "batch_size": 4, "accuracy_floor": 0.0}]})
+           "mask_zero": False, "epochs": 2, "batch_size": 2, "accuracy_floor": 0.0}]})
   pushed = runner.run_local(cfg, data_dir)
   return cfg, pushed
 
@@ -72,10 +72,19 @@ def test_glove_matrix_is_recorded_and_feeds_the_frozen_embedding(run):
     coverage = json.load(f)
   assert coverage["found"] == 6 and coverage["dim"] == 5
   assert matrix.custom_properties["coverage"].double_value == pytest.approx(
-      6 / coverage["vocabulary_size"])
+      6 / coverage["vocabulary_size"], abs=1e-5)
   # The pushed GloVe model still holds the matrix rows (frozen), word for word.
   from components.glove_embedding import load_matrix  # pylint: disable=import-outside-toplevel
   rows = load_matrix(matrix.uri)
   served = serving_client.load(os.path.join(cfg.serving_dir, "glove_bilstm"))  # noqa: SLF001
   weights = [v.numpy() for v in served._loaded.variables if tuple(v.shape) == rows.shape]
   assert any(np.array_equal(w, rows) for w in weights)
+
+
+def test_run_report_has_both_models_and_the_glove_coverage(run):
+  cfg, _ = run
+  with open(report.write(cfg.output_dir)) as f:
+    text = f.read()
+  assert "| glove_bilstm | classification | word_ids, glove, masked | test accuracy |" in text
+  assert "| subword_conv | classification | subword_ids, learned 8 | test accuracy |" in text
+  assert "## GloVe matrix" in text and "6 of " in text and "5-d vector" in text
