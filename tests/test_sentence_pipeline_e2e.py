@@ -7,6 +7,7 @@ import os
 import ml_metadata as mlmd
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from pipeline import config, report, runner, serving_client
 from tests.test_sentence_example_gen import SARCASM_FILE, _headline, write_sarcasm
@@ -76,9 +77,11 @@ def test_glove_matrix_is_recorded_and_feeds_the_frozen_embedding(run):
   # The pushed GloVe model still holds the matrix rows (frozen), word for word.
   from components.glove_embedding import load_matrix  # pylint: disable=import-outside-toplevel
   rows = load_matrix(matrix.uri)
-  served = serving_client.load(os.path.join(cfg.serving_dir, "glove_bilstm"))  # noqa: SLF001
-  weights = [v.numpy() for v in served._loaded.variables if tuple(v.shape) == rows.shape]
-  assert any(np.array_equal(w, rows) for w in weights)
+  served = serving_client.load(os.path.join(cfg.serving_dir, "glove_bilstm"))
+  checkpoint = tf.train.load_checkpoint(os.path.join(served.path, "variables", "variables"))
+  assert any(np.array_equal(checkpoint.get_tensor(name), rows)
+             for name, shape in checkpoint.get_variable_to_shape_map().items()
+             if tuple(shape) == rows.shape)
 
 
 def test_run_report_has_both_models_and_the_glove_coverage(run):

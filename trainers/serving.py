@@ -48,7 +48,10 @@ class ServingModule(tf.Module):
   def __init__(self, model, tf_transform_output, featurize: Callable[[dict], tf.Tensor],
                output_name: str = "probabilities"):
     super().__init__()
-    self.model = model
+    # The model's variables, not the model: saving the compiled model would also save its
+    # optimizer (rmsprop's slots double an embedding's size on disk; Adam's triple it).
+    self.model_variables = list(model.variables)
+    object.__setattr__(self, "model", model)  # untracked
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._featurize = featurize
