@@ -30,6 +30,16 @@ def write_tarball(path: str, reviews=REVIEWS, extra_members=()) -> str:
   return path
 
 
+def read_split(uri: str, split: str) -> list:
+  """The tf.Examples an ExampleGen wrote for one split (Split-<split>/*.gz under uri)."""
+  import tensorflow as tf  # pylint: disable=import-outside-toplevel
+  folder = os.path.join(uri, f"Split-{split}")
+  return [tf.train.Example.FromString(record.numpy())
+          for name in sorted(os.listdir(folder))
+          for record in tf.data.TFRecordDataset(os.path.join(folder, name),
+                                                compression_type="GZIP")]
+
+
 def examples_artifact(uri: str = SAMPLES_DIR):
   """An Examples artifact over the committed tiny samples (ExampleGen's output layout)."""
   from tfx.types import artifact_utils, standard_artifacts  # pylint: disable=import-outside-toplevel

@@ -1,9 +1,7 @@
 import collections
 import gzip
-import os
 
 import pytest
-import tensorflow as tf
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_artifacts
 from tfx.utils import proto_utils
@@ -86,15 +84,6 @@ def test_split_assignment_is_seeded_and_about_eighty_twenty():
   assert executor.assign_split(reader.Review("test", 1, 8, "test/pos/1", "x"), 42, 20) == "test"
 
 
-def _read_split(uri, split):
-  folder = os.path.join(uri, f"Split-{split}")
-  examples = []
-  for name in os.listdir(folder):
-    for record in tf.data.TFRecordDataset(os.path.join(folder, name), compression_type="GZIP"):
-      examples.append(tf.train.Example.FromString(record.numpy()))
-  return examples
-
-
 def test_executor_writes_three_splits(tmp_path):
   data_dir = tmp_path / "data"
   data_dir.mkdir()
@@ -108,7 +97,7 @@ def test_executor_writes_three_splits(tmp_path):
   output.split_names = artifact_utils.encode_split_names(["train", "eval", "test"])
   executor.Executor().Do({}, {"examples": [output]}, exec_properties)
 
-  by_split = {s: _read_split(output.uri, s) for s in ("train", "eval", "test")}
+  by_split = {s: fixtures.read_split(output.uri, s) for s in ("train", "eval", "test")}
   ids = {s: {e.features.feature["id"].bytes_list.value[0].decode() for e in ex}
          for s, ex in by_split.items()}
   n_train = sum(1 for r in REVIEWS if r[0] == "train") + 1  # + the Latin-1 review

@@ -4,7 +4,6 @@ import os
 import zipfile
 
 import pytest
-import tensorflow as tf
 
 from components.sentence_example_gen import executor, reader
 from components.sentence_example_gen.component import SentenceExampleGen
@@ -204,15 +203,6 @@ def test_split_is_stratified_deterministic_and_keeps_duplicates_together(tmp_pat
   assert other != by_line and set(other) == set(by_line)
 
 
-def _read_split(uri, split):
-  folder = os.path.join(uri, f"Split-{split}")
-  examples = []
-  for name in os.listdir(folder):
-    for record in tf.data.TFRecordDataset(os.path.join(folder, name), compression_type="GZIP"):
-      examples.append(tf.train.Example.FromString(record.numpy()))
-  return examples
-
-
 def test_component_runs_under_local_dag_runner(tmp_path):
   data_dir = tmp_path / "data"
   data_dir.mkdir()
@@ -223,7 +213,7 @@ def test_component_runs_under_local_dag_runner(tmp_path):
   fixtures.run_local(tmp_path, [gen])
   root = tmp_path / "root" / "SentenceExampleGen" / "examples"
   uri = str(root / os.listdir(root)[0])
-  by_split = {s: _read_split(uri, s) for s in ("train", "eval", "test")}
+  by_split = {s: fixtures.read_split(uri, s) for s in ("train", "eval", "test")}
   counts = {s: collections.Counter(e.features.feature["label"].int64_list.value[0] for e in ex)
             for s, ex in by_split.items()}
   # 30 unique texts a label -> 18/6/6; the duplicate joins its twin's split.

@@ -22,12 +22,7 @@ def run_fn(fn_args) -> keras.Model:
   tft_output = common.load_transform_output(fn_args)
   size = features.bow_input_size(config.feature, tft_output)
   featurize = features.bow_featurizer(config.feature, size)
-  batch = config.batch_size * strategy.num_replicas_in_sync
-  multi = strategy.num_replicas_in_sync > 1
-  train = common.dataset(fn_args, fn_args.train_files, tft_output, batch, featurize,
-                         shuffle=True, seed=config.seed, drop_remainder=True)
-  val = common.dataset(fn_args, fn_args.eval_files, tft_output, batch, featurize,
-                       shuffle=False, seed=config.seed, drop_remainder=multi)
+  train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
     model = build_model(size, config.hidden_units, config.dropout)
   common.fit(model, train, val, config.epochs, fn_args)

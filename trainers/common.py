@@ -91,6 +91,19 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
   return shard_by_batch(ds)
 
 
+def train_and_eval(fn_args, config: TrainerConfig, strategy, tf_transform_output,
+                   featurize: Callable[[dict], tf.Tensor]):
+  """The train and eval datasets of a classifier, in global batches of the strategy: train is
+  shuffled and drops its last partial batch; eval drops it only with more than one replica."""
+  batch = config.batch_size * strategy.num_replicas_in_sync
+  multi = strategy.num_replicas_in_sync > 1
+  train = dataset(fn_args, fn_args.train_files, tf_transform_output, batch, featurize,
+                  shuffle=True, seed=config.seed, drop_remainder=True)
+  val = dataset(fn_args, fn_args.eval_files, tf_transform_output, batch, featurize,
+                shuffle=False, seed=config.seed, drop_remainder=multi)
+  return train, val
+
+
 def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
   """Multi-worker input: every worker takes its slice of each global batch.
 

@@ -119,12 +119,7 @@ def run_fn(fn_args) -> keras.Model:
   if TEXT_FEATURE not in tft_output.transformed_feature_spec():
     raise ValueError(f"{fn_args.transform_output}: no transformed feature {TEXT_FEATURE!r}; "
                      "hub_classifier needs Transform's custom_config keep_text=True")
-  batch = config.batch_size * strategy.num_replicas_in_sync
-  multi = strategy.num_replicas_in_sync > 1
-  train = common.dataset(fn_args, fn_args.train_files, tft_output, batch, featurize,
-                         shuffle=True, seed=config.seed, drop_remainder=True)
-  val = common.dataset(fn_args, fn_args.eval_files, tft_output, batch, featurize,
-                       shuffle=False, seed=config.seed, drop_remainder=multi)
+  train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
     model = build_model(config.hub_handle, config.hub_trainable, config.hidden_units,
                         config.learning_rate)

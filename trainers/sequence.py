@@ -83,12 +83,7 @@ def run(fn_args, body: Callable) -> keras.Model:
                      "sequence_length (and subword_vocab_size for subword_ids) in the run config")
   vocab_size = vocabulary_size(feature, tft_output)
   featurize = lambda transformed: transformed[feature]  # noqa: E731
-  batch = config.batch_size * strategy.num_replicas_in_sync
-  multi = strategy.num_replicas_in_sync > 1
-  train = common.dataset(fn_args, fn_args.train_files, tft_output, batch, featurize,
-                         shuffle=True, seed=config.seed, drop_remainder=True)
-  val = common.dataset(fn_args, fn_args.eval_files, tft_output, batch, featurize,
-                       shuffle=False, seed=config.seed, drop_remainder=multi)
+  train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
     model = build_model(body, config, vocab_size, spec.shape[0])
   model.summary(print_fn=lambda line: common.logging.info(line))
