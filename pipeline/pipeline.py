@@ -104,6 +104,10 @@ def _example_gen(cfg: RunConfig, data_dir: str):
                         chunk_chars=cfg.text.chunk_chars)
 
 
+def _uses_glove(model: ModelConfig) -> bool:
+  return model.embedding == "glove" and model.trainer in SEQUENCE_TRAINERS
+
+
 def glove_source(cfg: RunConfig, data_dir: str) -> str:
   """The package name as is; a file relative to the data dir."""
   source = cfg.glove_source
@@ -143,7 +147,7 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
   transform = _transform(cfg, example_gen, schema_gen)
   components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
   glove = None
-  if any(m.embedding == "glove" and m.trainer in SEQUENCE_TRAINERS for m in cfg.models):
+  if any(_uses_glove(m) for m in cfg.models):
     glove = GloveEmbedding(transform_graph=transform.outputs["transform_graph"],
                            source=glove_source(cfg, data_dir))
     components.append(glove)
@@ -163,10 +167,8 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
       train_examples = eval_examples = windows.outputs["windows"]
       evaluation = lm_eval_config(model)
     # Only GloVe models take the EmbeddingTrainer, so the others' IR and cache stay as they were.
-    uses_glove = glove is not None and model.embedding == "glove" and (
-        model.trainer in SEQUENCE_TRAINERS)
     trainer_class, extra = (EmbeddingTrainer, {"embedding": glove.outputs["embedding"]}) \
-        if uses_glove else (tfx.components.Trainer, {})
+        if _uses_glove(model) else (tfx.components.Trainer, {})
     trainer = trainer_class(
         run_fn=f"trainers.{model.trainer}.run_fn", **extra,
         examples=train_examples,

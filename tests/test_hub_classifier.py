@@ -157,6 +157,6 @@ def test_url_handles_are_downloaded_compressed_once(encoder, tmp_path, monkeypat
     server.shutdown()
   assert requests == ["/google/tiny-encoder/1?tf-hub-format=compressed"]
   assert path == str(tmp_path / "cache" / hashlib.sha1(handle.encode()).hexdigest())
-  layer = hub_classifier.HubEncoder(handle)  # the server is down: from the cache
+  layer = hub_classifier.hub_encoder(handle)  # the server is down: from the cache
   np.testing.assert_allclose(layer(tf.constant(TEXTS)),
                              tf.saved_model.load(encoder)(tf.constant(TEXTS)))

@@ -69,19 +69,10 @@ def resolve(handle: str) -> str:
   return target
 
 
-class HubEncoder(keras.layers.TFSMLayer):
+def hub_encoder(handle: str, trainable: bool = False) -> keras.layers.TFSMLayer:
   """The encoder's `__call__` as a Keras 3 layer (see the module docstring)."""
-
-  def __init__(self, handle: str, trainable: bool = False, name: str = "hub_encoder"):
-    super().__init__(resolve(handle), call_endpoint="__call__", trainable=trainable, name=name)
-
-  def _add_existing_weight(self, weight):
-    # TFSMLayer's, but without the ":0" of the loaded variable's name: with it, the optimizer's
-    # slot variables are named "...:0_momentum:0", which tf.saved_model.save rejects (the export
-    # saves the model's optimizer too). The Keras variable wraps `weight` itself.
-    self._track_variable(keras.Variable(
-        initializer=weight, trainable=weight.trainable, dtype=weight.dtype, shape=weight.shape,
-        name=weight.name.split(":")[0].replace("/", "_")))
+  return keras.layers.TFSMLayer(resolve(handle), call_endpoint="__call__", trainable=trainable,
+                                name="hub_encoder")
 
 
 class StringInputModel(keras.Model):
@@ -100,7 +91,7 @@ def featurize(transformed: dict) -> tf.Tensor:
 def build_model(handle: str, trainable: bool = False, hidden_units: int = 16,
                 learning_rate: float = 0.001) -> keras.Model:
   inputs = keras.Input(shape=(), dtype="string", name=TEXT_FEATURE)
-  x = HubEncoder(handle, trainable)(inputs)
+  x = hub_encoder(handle, trainable)(inputs)
   x = keras.layers.Dense(hidden_units, activation="relu")(x)
   outputs = keras.layers.Dense(1, activation="sigmoid")(x)
   model = StringInputModel(inputs, outputs)

@@ -13,6 +13,7 @@ Embeddings (`embedding` in the model config):
 """
 from __future__ import annotations
 
+import logging
 from typing import Callable
 
 import keras
@@ -86,7 +87,7 @@ def run(fn_args, body: Callable) -> keras.Model:
   train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
     model = build_model(body, config, vocab_size, spec.shape[0])
-  model.summary(print_fn=lambda line: common.logging.info(line))
+  model.summary(print_fn=logging.info)
   common.fit(model, train, val, config.epochs, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
