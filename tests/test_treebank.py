@@ -46,7 +46,7 @@ def test_a_sentence_of_empty_elements_only_is_skipped_and_counted(tmp_path):
 
 
 @pytest.mark.parametrize("bad,problem", [
-    ("( (S (NP-SBJ (DT the) (NN dog) ) (VP (VBD barked) )\n", "expected ')'"),  # a ')' missing
+    ("( (S (NP-SBJ (DT the) (NN dog) ) (VP (VBD barked) )\n", r"expected '\)'"),  # a ')' missing
     ("( (S (NP-SBJ the dog) (VP (VBD barked) ) ))\n", "several words"),  # words without tags
 ])
 def test_a_malformed_tree_is_an_error_naming_member_and_position(tmp_path, bad, problem):
