@@ -18,6 +18,7 @@ from tests.fixtures import trainer_fn_args
 from trainers import common, pos_tagger
 
 LENGTH = 8
+EVAL_FRACTION = 0.25
 IDS = np.array([[5, 3, 7, 2, 0, 0, 0, 0], [4, 4, 9, 11, 6, 1, 0, 0]], dtype=np.int64)
 LABELS = np.array([[1, 2, 3, 1, 0, 0, 0, 0], [2, 2, 4, 1, 3, 2, 0, 0]], dtype=np.int64)
 
@@ -88,10 +89,12 @@ def test_padding_does_not_change_the_tags_of_real_words():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
   root = tmp_path_factory.mktemp("tagger")
-  trees = treebank.sentences(72, seed=1)
-  path = treebank.write_zip(root / "treebank.zip", {"wsj_0001.mrg": trees[:36],
-                                                    "wsj_0002.mrg": trees[36:]})
-  pipeline_root = treebank.transform(root, path, {"sequence_length": LENGTH})
+  trees = treebank.sentences(96, seed=1)
+  path = treebank.write_zip(root / "treebank.zip", {"wsj_0001.mrg": trees[:48],
+                                                    "wsj_0002.mrg": trees[48:]})
+  # a larger eval share than the seed's 10 %, so the tiny eval split holds whole global batches
+  pipeline_root = treebank.transform(root, path, {"sequence_length": LENGTH},
+                                     eval_fraction=EVAL_FRACTION)
   return os.path.join(pipeline_root, "Transform"), path
 
 
@@ -136,7 +139,7 @@ def test_trains_under_mirrored_strategy_and_tags_raw_sentences(corpus, tmp_path)
 
   # from_examples: per sentence, the correctly tagged words and all its words
   test = [s for s in reader.read_all(zip_path)
-          if executor.assign_split(s.sentence_id, 3, 1 / 3, 0.1) == "test"]
+          if executor.assign_split(s.sentence_id, 3, 1 / 3, EVAL_FRACTION) == "test"]
   serialized = tf.constant([executor.to_example(s).SerializeToString() for s in test])
   counts = served.signatures["from_examples"](examples=serialized)
   assert list(counts["tokens"].numpy()) == [len(s.words) for s in test]

@@ -59,16 +59,17 @@ def tiny_corpus(path, n: int = 48, files: int = 3) -> str:
                           for i in range(files)})
 
 
-def transform(root, zip_path: str, custom_config: dict, splits=("train", "eval")) -> str:
-  """The zip through TreebankExampleGen -> StatisticsGen -> SchemaGen -> Transform (tagger
-  preprocessing_fn) under LocalDagRunner; returns the pipeline root."""
+def transform(root, zip_path: str, custom_config: dict, splits=("train", "eval"),
+              **example_gen_args) -> str:
+  """The zip through TreebankExampleGen(**example_gen_args) -> StatisticsGen -> SchemaGen ->
+  Transform (tagger preprocessing_fn) under LocalDagRunner; returns the pipeline root."""
   # pylint: disable=import-outside-toplevel
   import os
   from tfx import v1 as tfx
   from components.treebank_example_gen.component import TreebankExampleGen
   from tests.fixtures import run_local
   example_gen = TreebankExampleGen(input_base=os.path.dirname(zip_path),
-                                   file_name=os.path.basename(zip_path))
+                                   file_name=os.path.basename(zip_path), **example_gen_args)
   statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"],
                                     infer_feature_shape=True)
