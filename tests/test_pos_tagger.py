@@ -9,6 +9,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+import tensorflow_model_analysis as tfma
 import tensorflow_transform as tft
 
 from components import tagger_preprocessing
@@ -21,6 +22,20 @@ LENGTH = 8
 EVAL_FRACTION = 0.25
 IDS = np.array([[5, 3, 7, 2, 0, 0, 0, 0], [4, 4, 9, 11, 6, 1, 0, 0]], dtype=np.int64)
 LABELS = np.array([[1, 2, 3, 1, 0, 0, 0, 0], [2, 2, 4, 1, 3, 2, 0, 0]], dtype=np.int64)
+
+
+def test_tfma_token_accuracy_sums_words_over_sentences():
+  from components import tagger_metrics  # pylint: disable=import-outside-toplevel
+  computation = tagger_metrics.TokenAccuracy().computations()[0]
+  combiner = computation.combiner
+  inputs = [tfma.metrics.StandardMetricInputs(predictions={"correct": np.array([c]),
+                                                           "tokens": np.array([t])})
+            for c, t in ((1, 1), (3, 9), (0, 2))]
+  left = combiner.add_input(combiner.create_accumulator(), inputs[0])
+  right = combiner.add_input(combiner.add_input(combiner.create_accumulator(), inputs[1]),
+                             inputs[2])
+  value = combiner.extract_output(combiner.merge_accumulators([left, right]))
+  assert list(value.values()) == [pytest.approx(4 / 12)]  # not the mean of 1, 1/3, 0
 
 
 def _model(mask_zero=True, seed=1):
@@ -147,3 +162,21 @@ def test_trains_under_mirrored_strategy_and_tags_raw_sentences(corpus, tmp_path)
       text=tf.constant([" ".join(s.words) for s in test]))["tags"].numpy().astype(str)
   correct = [sum(p == t for p, t in zip(row, s.tags)) for row, s in zip(predicted, test)]
   assert list(counts["correct"].numpy()) == correct
+
+  # TFMA over the served from_examples signature: the token accuracy of the test sentences
+  data = str(tmp_path / "test.tfrecord")
+  with tf.io.TFRecordWriter(data) as writer:
+    for record in serialized.numpy():
+      writer.write(record)
+  eval_config = tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name="from_examples", model_type=tfma.TF_GENERIC)],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+          class_name="TokenAccuracy", module="components.tagger_metrics")])])
+  result = tfma.run_model_analysis(
+      eval_shared_model=tfma.default_eval_shared_model(fn_args.serving_model_dir,
+                                                       eval_config=eval_config),
+      eval_config=eval_config, data_location=data, output_path=str(tmp_path / "tfma"))
+  metrics = dict(result.slicing_metrics)[()][""][""]
+  assert metrics["token_accuracy"]["doubleValue"] == pytest.approx(
+      sum(correct) / sum(len(s.words) for s in test))
