@@ -8,14 +8,18 @@ Outputs (one row per sentence; words and tags stay aligned, truncated together):
 
 custom_config:
   sequence_length  L (default 64). The seed padded to the longest sentence (249 words); 64 keeps
-                   all but 16 of the 3 914 sentences whole (0.4 %; words past L are not tagged)
+                   all but 16 of the 3 914 sentences whole: 430 of 94 084 words are past L, untagged
+                   and scored as wrong by the from_examples signature (128 would cut one sentence)
   word_min_count   a word needs this many train occurrences to get its own id (default 2): the
                    train words seen once map to OOV, so the OOV embedding is trained on the kind of
                    rare word that test sentences bring (with every train word in the vocabulary the
-                   OOV id never occurs in training and stays at its random initialisation)
-  word_top_k       at most this many words (default: no limit; the sample has ~11 000 types)
+                   OOV id never occurs in training and stays at its random initialisation). On the
+                   seed-003 split: 9 054 train word types, 4 055 seen twice or more; 14.0 % of the
+                   test words are OOV (8.8 % with word_min_count 1)
+  word_top_k       at most this many words (default: no limit)
   lowercase        lowercase words (default False: case is evidence for the tag, NNP vs NN, and
-                   the BiGRU sees where a sentence starts)
+                   the BiGRU sees where a sentence starts; lowercasing takes the test OOV share
+                   from 14.0 % to 12.5 %)
 Vocabularies come from the split Transform analyses (`train`).
 """
 from __future__ import annotations

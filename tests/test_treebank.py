@@ -87,6 +87,14 @@ def test_fractions_are_checked():
     executor.checked({**executor.DEFAULTS, "test_fraction": 1.2})
 
 
+def test_lowercase_option_lowercases_the_words_only():
+  words = tf.ragged.constant([["The", "DOG"], ["Émile"]]).to_sparse()
+  lowered = tagger_preprocessing.words_of(words, lowercase=True)
+  assert [w.decode() for w in lowered.values.numpy()] == ["the", "dog", "émile"]
+  np.testing.assert_array_equal(lowered.indices, words.indices)
+  assert tagger_preprocessing.words_of(words, lowercase=False) is words
+
+
 def _read(pattern, spec):
   files = sorted(glob.glob(pattern))
   assert files, pattern

@@ -7,7 +7,8 @@ The split (seed 003's: one third test, then 10 % of the rest eval) is per senten
 hash of its id alone: u = sha256("<seed>:<sentence_id>") as a number in [0, 1); test when
 u < test_fraction, else eval when the rest's share (u - test_fraction) / (1 - test_fraction) <
 eval_fraction, else train. It depends only on the seed and the id (not on file order, runner or
-worker), and the shares are exact in expectation (3 914 sentences: test 1 305 +- 30). Sentences of
+worker), and the shares are exact in expectation (3 914 sentences: test 1 305 +- 30; seed 3 gives
+train/eval/test 2 309 / 255 / 1 350 sentences, 55 084 / 6 328 / 32 672 words). Sentences of
 one article can land in different splits, as in the seed's shuffled split of tagged_sents().
 Counts (trees, -NONE- leaves dropped, sentences and tokens per split) go to Beam Metrics counters in
 the `TreebankExampleGen` namespace and to one log line.
