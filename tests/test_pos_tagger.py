@@ -1,7 +1,6 @@
 """The BiGRU POS tagger (trainers.pos_tagger): padding out of the loss and the metric, and one
 short training on a tiny treebank's real Transform output under MirroredStrategy on 2 logical
 CPU devices, served with raw sentences in."""
-import glob
 import json
 import os
 

@@ -100,7 +100,7 @@ class TaggerModule(serving.ServingModule):
   def serve_text(self, text):
     words = tf.strings.split(text)
     raw = serving.with_dummies({WORDS_KEY: words.to_sparse()}, self._raw_spec, tf.shape(text)[0])
-    tag_ids, transformed = self._tag(raw)
+    tag_ids, _ = self._tag(raw)
     length = tag_ids.shape[1]  # static: the Transform pads to L
     padded_words = words[:, :length].to_tensor(default_value="", shape=[None, length])
     return {TAGS_KEY: tf.gather(self._tags, tag_ids), "tag_ids": tag_ids, WORDS_KEY: padded_words}

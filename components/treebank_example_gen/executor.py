@@ -56,7 +56,8 @@ def assign_split(sentence_id: str, seed: int, test_fraction: float, eval_fractio
 
 def to_example(sentence: reader.Sentence) -> tf.train.Example:
   def strings(values):
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[v.encode("utf-8") for v in values]))
+    return tf.train.Feature(bytes_list=tf.train.BytesList(
+        value=[v.encode("utf-8") for v in values]))
   return tf.train.Example(features=tf.train.Features(feature={
       "words": strings(sentence.words), "tags": strings(sentence.tags),
       "sentence_id": strings([sentence.sentence_id])}))

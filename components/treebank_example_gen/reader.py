@@ -60,7 +60,8 @@ def members(zip_path: str) -> list[str]:
   """The zip's parse-tree members, in name order."""
   with _open(zip_path) as zf:
     names = zf.namelist()
-  unsafe = [n for n in names if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/")]
+  unsafe = [n for n in names
+            if n.startswith(("/", "\\")) or ".." in n.replace("\\", "/").split("/")]
   if unsafe:
     raise TreebankError(f"{zip_path}: unsafe member name(s) {unsafe[:5]} (absolute or with "
                         "'..'); refusing the archive")
