@@ -29,18 +29,19 @@ def _dummy(spec, batch):
   return tf.sparse.from_dense(tf.zeros([batch, 0], spec.dtype))
 
 
+def with_dummies(features: dict, raw_spec: dict, batch) -> dict:
+  """features plus a placeholder for every other raw feature (label, offset, ...: not inputs to
+  serving)."""
+  return {**{k: _dummy(s, batch) for k, s in raw_spec.items() if k not in features}, **features}
+
+
 def raw_features_from_text(text: tf.Tensor, raw_spec: dict) -> dict:
-  batch = tf.shape(text)[0]
   spec = raw_spec[TEXT_KEY]
   if isinstance(spec, tf.io.FixedLenFeature):
     text_feature = tf.reshape(text, [-1] + list(spec.shape) if spec.shape else [-1])
   else:
     text_feature = tf.sparse.from_dense(tf.reshape(text, [-1, 1]))
-  features = {TEXT_KEY: text_feature}
-  for key, other in raw_spec.items():  # label, offset, ...: not inputs to serving
-    if key != TEXT_KEY:
-      features[key] = _dummy(other, batch)
-  return features
+  return with_dummies({TEXT_KEY: text_feature}, raw_spec, tf.shape(text)[0])
 
 
 class ServingModule(tf.Module):

@@ -1,0 +1,181 @@
+"""The BiGRU POS tagger (trainers.pos_tagger): padding out of the loss and the metric, and one
+short training on a tiny treebank's real Transform output under MirroredStrategy on 2 logical
+CPU devices, served with raw sentences in."""
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_model_analysis as tfma
+import tensorflow_transform as tft
+
+from components import tagger_preprocessing
+from components.treebank_example_gen import executor, reader
+from tests.data import treebank
+from tests.fixtures import trainer_fn_args
+from trainers import common, pos_tagger
+
+LENGTH = 8
+EVAL_FRACTION = 0.25
+IDS = np.array([[5, 3, 7, 2, 0, 0, 0, 0], [4, 4, 9, 11, 6, 1, 0, 0]], dtype=np.int64)
+LABELS = np.array([[1, 2, 3, 1, 0, 0, 0, 0], [2, 2, 4, 1, 3, 2, 0, 0]], dtype=np.int64)
+
+
+def test_tfma_token_accuracy_sums_words_over_sentences():
+  from components import tagger_metrics  # pylint: disable=import-outside-toplevel
+  computation = tagger_metrics.TokenAccuracy().computations()[0]
+  combiner = computation.combiner
+  inputs = [tfma.metrics.StandardMetricInputs(predictions={"correct": np.array([c]),
+                                                           "tokens": np.array([t])})
+            for c, t in ((1, 1), (3, 9), (0, 2))]
+  left = combiner.add_input(combiner.create_accumulator(), inputs[0])
+  right = combiner.add_input(combiner.add_input(combiner.create_accumulator(), inputs[1]),
+                             inputs[2])
+  value = combiner.extract_output(combiner.merge_accumulators([left, right]))
+  assert list(value.values()) == [pytest.approx(4 / 12)]  # not the mean of 1, 1/3, 0
+
+
+def _model(mask_zero=True, seed=1):
+  keras.utils.set_random_seed(seed)
+  config = common.TrainerConfig(model_name="t", embedding_dim=6, units=4, dropout=0.2,
+                                mask_zero=mask_zero)
+  return pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=LENGTH)
+
+
+def test_token_accuracy_counts_real_tokens_only():
+  rng = np.random.default_rng(0)
+  predictions = rng.random((2, LENGTH, 5))
+  real = LABELS > 0
+  expected = (predictions.argmax(-1) == LABELS)[real].mean()
+  metric = pos_tagger.TokenAccuracy()
+  metric.update_state(LABELS, predictions)
+  assert float(metric.result()) == pytest.approx(expected)
+  # whatever is predicted at the padding, the metric does not move
+  changed = predictions.copy()
+  changed[~real] = rng.random(((~real).sum(), 5))
+  changed[~real, 0] = 10  # "predicts padding" there: would count as right if pads were scored
+  metric.reset_state()
+  metric.update_state(LABELS, changed)
+  assert float(metric.result()) == pytest.approx(expected)
+  # accumulated over batches as token counts, not as a mean of batch means
+  metric.reset_state()
+  metric.update_state(LABELS[:1], predictions[:1])
+  metric.update_state(LABELS[1:], predictions[1:])
+  assert float(metric.result()) == pytest.approx(expected)
+
+
+def test_loss_and_metric_are_over_real_tokens_and_ignore_labels_at_padding():
+  model = _model()
+  probabilities = model.predict(IDS, verbose=0)
+  real = IDS > 0
+  picked = np.take_along_axis(probabilities, LABELS[..., None], axis=-1)[..., 0]
+  expected_loss = -np.log(picked[real]).mean()
+  expected_accuracy = (probabilities.argmax(-1) == LABELS)[real].mean()
+  got = model.evaluate(IDS, LABELS, batch_size=2, verbose=0, return_dict=True)
+  assert got["loss"] == pytest.approx(expected_loss, rel=1e-4)
+  assert got["token_accuracy"] == pytest.approx(expected_accuracy)
+  # other labels where the words are padding: the loss does not change
+  relabelled = LABELS.copy()
+  relabelled[~real] = 3
+  again = model.evaluate(IDS, relabelled, batch_size=2, verbose=0, return_dict=True)
+  assert again["loss"] == pytest.approx(got["loss"], rel=1e-6)
+  # the control: without the mask the padded steps are scored and the loss moves
+  unmasked = _model(mask_zero=False)
+  before = unmasked.evaluate(IDS, LABELS, batch_size=2, verbose=0, return_dict=True)["loss"]
+  after = unmasked.evaluate(IDS, relabelled, batch_size=2, verbose=0, return_dict=True)["loss"]
+  assert abs(after - before) > 1e-3
+
+
+def test_padding_does_not_change_the_tags_of_real_words():
+  """The backward GRU starts at the last word: more padding, same predictions."""
+  model = _model()
+  short = model.predict(IDS, verbose=0)
+  config = common.TrainerConfig(model_name="t", embedding_dim=6, units=4, dropout=0.2)
+  longer = pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=LENGTH + 4)
+  longer.set_weights(model.get_weights())
+  padded = longer.predict(np.pad(IDS, [(0, 0), (0, 4)]), verbose=0)
+  real = IDS > 0
+  np.testing.assert_allclose(padded[:, :LENGTH][real], short[real], atol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+  root = tmp_path_factory.mktemp("tagger")
+  trees = treebank.sentences(96, seed=1)
+  path = treebank.write_zip(root / "treebank.zip", {"wsj_0001.mrg": trees[:48],
+                                                    "wsj_0002.mrg": trees[48:]})
+  # a larger eval share than the seed's 10 %, so the tiny eval split holds whole global batches
+  pipeline_root = treebank.transform(root, path, {"sequence_length": LENGTH},
+                                     eval_fraction=EVAL_FRACTION)
+  return os.path.join(pipeline_root, "Transform"), path
+
+
+def test_trains_under_mirrored_strategy_and_tags_raw_sentences(corpus, tmp_path):
+  transform_dir, zip_path = corpus
+  config = {"model_name": "pos_bigru", "epochs": 4, "batch_size": 4, "embedding_dim": 16,
+            "units": 16, "dropout": 0.1, "learning_rate": 0.01, "strategy": "mirrored",
+            "cpu_devices": 2}
+  fn_args = trainer_fn_args(transform_dir, config, tmp_path)
+  model = pos_tagger.run_fn(fn_args)
+
+  assert model.distribute_strategy.num_replicas_in_sync == 2
+  with open(os.path.join(fn_args.model_run_dir, "history.json")) as f:
+    history = json.load(f)["history"]
+  assert len(history["loss"]) == 4 and np.all(np.isfinite(history["loss"]))
+  # the templates' tags follow from word and position: a few epochs learn most of them
+  assert history["token_accuracy"][-1] > history["token_accuracy"][0]
+  assert history["val_token_accuracy"][-1] > 0.8
+
+  sentences = ["the dog saw a cat .", "a zebra was heard .",
+               "the girl chased a bird and the man heard the dog ."]  # 11 words > LENGTH
+  served = tf.saved_model.load(fn_args.serving_model_dir)
+  out = served.signatures["serving_default"](text=tf.constant(sentences))
+  tags = out["tags"].numpy().astype(str)
+  assert tags.shape == (3, LENGTH)
+  words = out["words"].numpy().astype(str)
+  assert list(words[1][:5]) == ["a", "zebra", "was", "heard", "."] and words[1][5] == ""
+  for row, sentence in zip(tags, sentences):
+    n = min(len(sentence.split()), LENGTH)
+    assert all(row[:n] != "") and all(row[n:] == "")
+  # the same sentences through the Transform graph by hand, then the Keras model
+  tft_output = tft.TFTransformOutput(fn_args.transform_output)
+  names = np.array(tagger_preprocessing.tag_names(tft_output))
+  raw = {"words": tf.ragged.constant([s.split() for s in sentences]).to_sparse(),
+         "tags": tf.sparse.from_dense(tf.zeros([3, 0], tf.string)),
+         "sentence_id": tf.fill([3, 1], "x")}
+  word_ids = tft_output.transform_raw_features(raw)["word_ids"].numpy()
+  assert word_ids[1][1] == 1  # "zebra": OOV
+  expected = model(word_ids, training=False).numpy()[:, :, 1:].argmax(-1) + 1
+  expected = np.where(word_ids > 0, names[expected], "")
+  np.testing.assert_array_equal(tags, expected)
+
+  # from_examples: per sentence, the correctly tagged words and all its words
+  test = [s for s in reader.read_all(zip_path)
+          if executor.assign_split(s.sentence_id, 3, 1 / 3, EVAL_FRACTION) == "test"]
+  serialized = tf.constant([executor.to_example(s).SerializeToString() for s in test])
+  counts = served.signatures["from_examples"](examples=serialized)
+  assert list(counts["tokens"].numpy()) == [len(s.words) for s in test]
+  predicted = served.signatures["serving_default"](
+      text=tf.constant([" ".join(s.words) for s in test]))["tags"].numpy().astype(str)
+  correct = [sum(p == t for p, t in zip(row, s.tags)) for row, s in zip(predicted, test)]
+  assert list(counts["correct"].numpy()) == correct
+
+  # TFMA over the served from_examples signature: the token accuracy of the test sentences
+  data = str(tmp_path / "test.tfrecord")
+  with tf.io.TFRecordWriter(data) as writer:
+    for record in serialized.numpy():
+      writer.write(record)
+  eval_config = tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name="from_examples", model_type=tfma.TF_GENERIC)],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[tfma.MetricConfig(
+          class_name="TokenAccuracy", module="components.tagger_metrics")])])
+  result = tfma.run_model_analysis(
+      eval_shared_model=tfma.default_eval_shared_model(fn_args.serving_model_dir,
+                                                       eval_config=eval_config),
+      eval_config=eval_config, data_location=data, output_path=str(tmp_path / "tfma"))
+  metrics = dict(result.slicing_metrics)[()][""][""]
+  assert metrics["token_accuracy"]["doubleValue"] == pytest.approx(
+      sum(correct) / sum(len(s.words) for s in test))
