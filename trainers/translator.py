@@ -162,3 +162,112 @@ def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
   step = keras.Model([token, *state_inputs, outputs_input, source_input],
                      [keras.ops.squeeze(probabilities, 1), *new_states])
   return encoder, step
+
+
+def dataset(fn_args, patterns, tft_output, batch_size: int, shuffle: bool, seed: int,
+            drop_remainder: bool) -> tf.data.Dataset:
+  """Transformed TFRecords -> ((source_ids, decoder_input_ids), decoder_target_ids) batches."""
+  options = tfxio.TensorFlowDatasetOptions(
+      batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
+      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
+  ds = fn_args.data_accessor.tf_dataset_factory(
+      patterns, options, tft_output.transformed_metadata.schema)
+  ds = ds.map(lambda x, y: (tuple(x[k] for k in INPUT_KEYS), y),
+              num_parallel_calls=tf.data.AUTOTUNE)
+  ds = common.with_known_batches(ds, _files(patterns), batch_size, drop_remainder)
+  return common.shard_by_batch(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def _files(patterns) -> list[str]:
+  return sorted(f for p in patterns for f in glob.glob(p))
+
+
+def read_pairs(patterns) -> list[tuple[str, str]]:
+  """The raw (source, target) strings the Transform passes through, in file order."""
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ("source", "target")}
+  pairs = []
+  for batch in tf.data.TFRecordDataset(_files(patterns), compression_type="GZIP").batch(1024):
+    parsed = tf.io.parse_example(batch, spec)
+    pairs += [(s.decode("utf-8"), t.decode("utf-8"))
+              for s, t in zip(parsed["source"].numpy(), parsed["target"].numpy())]
+  return pairs
+
+
+def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[str]]]:
+  """Unique sources (in a fixed order: by their sha256, so a limit takes an unbiased sample)
+  and, for each, every target it has, standardised as the model emits words."""
+  import hashlib  # pylint: disable=import-outside-toplevel
+  targets: dict[str, list[str]] = {}
+  for source, target in pairs:
+    targets.setdefault(source, []).append(target)
+  sources = sorted(targets, key=lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest())
+  sources = sources[:limit] if limit else sources
+  flat = [t for s in sources for t in targets[s]]
+  standard = [t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy()] if flat else []
+  references, i = [], 0
+  for s in sources:
+    references.append(standard[i:i + len(targets[s])])
+    i += len(targets[s])
+  return sources, references
+
+
+def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: int = 3,
+                  alpha: float = 1.0, unk_penalty: float = 0.0, limit: int = 0) -> dict:
+  """Corpus BLEU (sacrebleu) of greedy and beam decoding over held-out pairs: one segment per
+  unique source, every target of that source a reference."""
+  sources, references = references_by_source(pairs, limit)
+  result = {"sources": len(sources), "references": sum(len(r) for r in references),
+            "samples": []}
+  decoded = {}
+  for name, beam in (("greedy", 1), (f"beam{beam_width}", beam_width)):
+    start = time.monotonic()
+    decoded[name] = translator.translate(sources, beam=beam, alpha=alpha,
+                                         unk_penalty=unk_penalty)
+    score = seq2seq_decoding.bleu(decoded[name], references)
+    result[name] = {"bleu": round(score.score, 2), "beam": beam, "seconds":
+                    round(time.monotonic() - start, 1), "details": str(score)}
+    logging.info("BLEU %s over %d sources: %s", name, len(sources), score)
+  result["samples"] = [{"source": s, **{n: d[i] for n, d in decoded.items()},
+                        "references": references[i]} for i, s in enumerate(sources[:10])]
+  return result
+
+
+def run_fn(fn_args) -> keras.Model:
+  """TFX Trainer entry point (TFX ignores the returned model; tests read it)."""
+  common_config, strategy = common.setup(fn_args)
+  config = TranslatorConfig.from_fn_args(fn_args)
+  tft_output = common.load_transform_output(fn_args)
+  spec = tft_output.transformed_feature_spec()
+  source_length, target_length = (spec[k].shape[0] for k in INPUT_KEYS)
+  batch = common_config.batch_size * strategy.num_replicas_in_sync
+  multi = strategy.num_replicas_in_sync > 1
+  train = dataset(fn_args, fn_args.train_files, tft_output, batch, shuffle=True,
+                  seed=common_config.seed, drop_remainder=True)
+  val = dataset(fn_args, fn_args.eval_files, tft_output, batch, shuffle=False,
+                seed=common_config.seed, drop_remainder=multi)
+  with strategy.scope():
+    model = build_model(config, tp.vocabulary_size(tft_output, "source"),
+                        tp.vocabulary_size(tft_output, "target"), source_length, target_length,
+                        common_config.learning_rate)
+  model.summary(print_fn=lambda line: logging.info(line))
+  summary = common.fit(model, train, val, common_config.epochs, fn_args, monitor="val_loss",
+                       mode="min")
+  module = translator_serving.TranslatorModule(
+      model, tft_output, tp.vocabulary(tft_output, "target"),
+      config.max_decode_length or target_length)
+  common.export_module(strategy, module, fn_args.serving_model_dir, translator_serving.signatures)
+  if common.is_chief(strategy):
+    test_files = [p.replace("Split-eval", "Split-test") for p in fn_args.eval_files]
+    translator = seq2seq_decoding.Translator(module.encode, module.decode_step,
+                                             tp.vocabulary(tft_output, "target"),
+                                             config.max_decode_length or target_length)
+    result = evaluate_bleu(translator, read_pairs(test_files), config.beam_width,
+                           config.length_alpha, config.unk_penalty, config.bleu_examples)
+    result["train_seconds"] = summary["train_seconds"]
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    with open(os.path.join(fn_args.model_run_dir, BLEU_FILE), "w") as f:
+      json.dump(result, f, indent=1, ensure_ascii=False)
+  return model
+
+
+BLEU_FILE = "bleu.json"

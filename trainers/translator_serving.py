@@ -8,7 +8,8 @@
                                                        concatenated)
   decode_step      token_id [b], state, encoder_outputs, source_ids
                                                     -> log_probs [b, V] of the next word, state
-  vocabulary       ()                               -> tokens [V]: target id -> word
+  vocabulary       ()                               -> tokens [V]: target id -> word,
+                                                       max_length []: decoding steps
 Beam search (trainers.seq2seq_decoding) calls `encode` once per sentence, then `decode_step`
 once per step for all live hypotheses.
 """
@@ -95,7 +96,7 @@ class TranslatorModule(tf.Module):
 
   @tf.function(input_signature=[])
   def vocabulary(self):
-    return {"tokens": self._tokens}
+    return {"tokens": self._tokens, "max_length": tf.constant(self._max_length, tf.int64)}
 
 
 def signatures(module: TranslatorModule) -> dict:
