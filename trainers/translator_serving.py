@@ -50,7 +50,9 @@ class TranslatorModule(tf.Module):
   def _encode(self, text):
     source_ids = self._source_ids(text)
     encoder_outputs, *states = self.encoder(source_ids)
-    return {"encoder_outputs": encoder_outputs, "source_ids": source_ids,
+    # tf.identity drops the Keras padding mask riding on the outputs: the step model masks
+    # attention with source_ids itself.
+    return {"encoder_outputs": tf.identity(encoder_outputs), "source_ids": source_ids,
             "state": tf.concat(states, axis=-1)}
 
   def _step(self, token_id, state, encoder_outputs, source_ids):
