@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import glob
+import hashlib
 import json
 import logging
 import os
@@ -37,6 +38,7 @@ from trainers import common, seq2seq_decoding, translator_serving
 
 LABEL_KEY = "decoder_target_ids"
 INPUT_KEYS = ("source_ids", "decoder_input_ids")
+BLEU_FILE = "bleu.json"
 
 
 @dataclasses.dataclass
@@ -196,7 +198,6 @@ def read_pairs(patterns) -> list[tuple[str, str]]:
 def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[str]]]:
   """Unique sources (in a fixed order: by their sha256, so a limit takes an unbiased sample)
   and, for each, every target it has, standardised as the model emits words."""
-  import hashlib  # pylint: disable=import-outside-toplevel
   targets: dict[str, list[str]] = {}
   for source, target in pairs:
     targets.setdefault(source, []).append(target)
@@ -269,5 +270,3 @@ def run_fn(fn_args) -> keras.Model:
       json.dump(result, f, indent=1, ensure_ascii=False)
   return model
 
-
-BLEU_FILE = "bleu.json"
