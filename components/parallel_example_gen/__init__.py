@@ -1,0 +1,1 @@
+"""ExampleGen for tab-separated parallel text in zips (manythings.org spa-eng, fra-eng)."""

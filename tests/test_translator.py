@@ -1,0 +1,165 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components import translation_preprocessing as tp
+from trainers import seq2seq_decoding, strategy as strategy_lib, translator
+
+A, B = 4, 5  # the first two vocabulary words (ids after the reserved ones)
+VARIANTS = {"lstm": {}, "bilstm": {"bidirectional": True},
+            "bilstm_attention": {"bidirectional": True, "attention": True}, "gru": {"cell": "gru"}}
+
+
+def test_loss_and_accuracy_count_real_target_tokens_only():
+  y_true = np.array([[4, 5, 3, 0, 0], [6, 3, 0, 0, 0]])
+  rng = np.random.default_rng(0)
+  probs = rng.dirichlet(np.ones(8), size=(2, 5)).astype("float32")
+  real = y_true != 0
+  expected = -np.mean(np.log(np.take_along_axis(probs, y_true[..., None], -1)[..., 0][real]))
+  loss = translator.MaskedSparseCrossentropy()
+  assert float(loss(y_true, probs)) == pytest.approx(expected, rel=1e-5)
+  changed = probs.copy()
+  changed[~real] = rng.dirichlet(np.ones(8), size=int((~real).sum()))
+  assert float(loss(y_true, changed)) == pytest.approx(expected, rel=1e-5)
+  accuracy = translator.MaskedAccuracy()
+  accuracy.update_state(y_true, probs)
+  hits = (probs.argmax(-1) == y_true)[real]
+  assert float(accuracy.result()) == pytest.approx(hits.mean())
+
+
+def test_compiled_model_loss_is_the_mean_over_real_tokens():
+  """No second (Keras-propagated) mask scales the loss: evaluate() equals the hand mean."""
+  config = translator.TranslatorConfig(units=4, embedding_dim=3, attention=True,
+                                       bidirectional=True)
+  model = translator.build_model(config, 9, 8, 4, 5)
+  src = np.array([[4, 5, 0, 0], [6, 7, 8, 0]])
+  dec_in = np.array([[2, 4, 5, 0, 0], [2, 6, 0, 0, 0]])
+  dec_out = np.array([[4, 5, 3, 0, 0], [6, 3, 0, 0, 0]])
+  probs = model.predict([src, dec_in], verbose=0)
+  real = dec_out != 0
+  expected = -np.mean(np.log(np.take_along_axis(probs, dec_out[..., None], -1)[..., 0][real]))
+  result = model.evaluate([src, dec_in], dec_out, verbose=0, return_dict=True)
+  assert result["loss"] == pytest.approx(expected, rel=1e-4)
+
+
+def _handset_model(table: dict) -> translator.keras.Model:
+  """A GRU translator whose next-word distribution is table[previous word]: the decoder's
+  update gate is shut (z ~ 0, so the state is the candidate alone), its candidate is
+  tanh(10 * one-hot(previous word)) ~ the one-hot, and the output layer's row for that word
+  holds the log-probabilities."""
+  v = 6
+  config = translator.TranslatorConfig(cell="gru", units=v, embedding_dim=v)
+  model = translator.build_model(config, 5, v, 3, 4)
+  model.get_layer("target_embedding").set_weights([10 * np.eye(v)])
+  gru = model.get_layer("decoder")
+  kernel, recurrent, bias = (np.zeros_like(w) for w in gru.get_weights())
+  kernel[:, 2 * v:] = np.eye(v)       # gates z, r, h: only h sees the input
+  bias[:, :v] = -15.0                 # z = sigmoid(-30): the previous state is forgotten
+  gru.set_weights([kernel, recurrent, bias])
+  logits = np.full([v, v], np.log(1.0 / v))
+  for previous, probabilities in table.items():
+    row = np.full(v, 1e-6)
+    for word, p in probabilities.items():
+      row[word] = p
+    logits[previous] = np.log(row / row.sum())
+  model.get_layer("next_word").set_weights([logits, np.zeros(v)])
+  return model
+
+
+def _keras_step(model):
+  """encode and step functions over the Keras inference models, states packed as the served
+  module packs them (an LSTM's h and c concatenated)."""
+  encoder, step = translator.inference_models(model)
+  sizes = [s.shape[-1] for s in encoder.outputs[1:]]
+
+  def encode(source_ids):
+    outputs, *states = encoder(tf.constant(source_ids, tf.int64))
+    return {"state": np.concatenate(states, -1), "encoder_outputs": np.asarray(outputs),
+            "source_ids": np.asarray(source_ids)}
+
+  def step_fn(tokens, state):
+    states = np.split(state["state"], np.cumsum(sizes)[:-1], axis=-1)
+    probabilities, *new = step([tf.constant(tokens[:, None]), *map(tf.constant, states),
+                                tf.constant(state["encoder_outputs"]),
+                                tf.constant(state["source_ids"])])
+    return np.log(np.asarray(probabilities)), {**state, "state": np.concatenate(new, -1)}
+
+  return encode, step_fn
+
+
+def test_beam_search_finds_the_sequence_greedy_misses():
+  # After start: a .5, b .4, end .1; after a: end .4 (a end: .20); after b: end .9 (b end: .36).
+  model = _handset_model({tp.START_ID: {A: .5, B: .4, tp.END_ID: .1},
+                          A: {tp.END_ID: .4, A: .3, B: .3}, B: {tp.END_ID: .9, A: .05, B: .05}})
+  encode, step = _keras_step(model)
+  state = encode(np.array([[4, 0, 0]]))
+  log_probs, _ = step(np.array([tp.START_ID]), state)
+  assert np.exp(log_probs[0, [A, B, tp.END_ID]]) == pytest.approx([.5, .4, .1], abs=1e-4)
+  assert seq2seq_decoding.greedy(step, state, 1, 4) == [[A]]
+  assert seq2seq_decoding.beam_search(step, state, 1, 4) == [A]
+  assert seq2seq_decoding.beam_search(step, state, 2, 4) == [B]
+  assert seq2seq_decoding.beam_search(step, state, 3, 4) == [B]
+
+
+def test_unk_penalty_and_length_normalisation():
+  # After start: unk .6, a .3, end .1; after unk or a: end .9.
+  model = _handset_model({tp.START_ID: {tp.UNK_ID: .6, A: .3, tp.END_ID: .1},
+                          tp.UNK_ID: {tp.END_ID: .9}, A: {tp.END_ID: .9}})
+  encode, step = _keras_step(model)
+  state = encode(np.array([[4, 0, 0]]))
+  assert seq2seq_decoding.beam_search(step, state, 2, 4) == [tp.UNK_ID]
+  assert seq2seq_decoding.beam_search(step, state, 2, 4, unk_penalty=1.0) == [A]  # .6/e < .3
+  assert seq2seq_decoding.greedy(step, state, 1, 4, unk_penalty=np.inf) == [[A]]
+  # Length: "end" alone (.1) against "unk end" (.54): per-token mean prefers the longer one,
+  # the raw sum (alpha 0) too, unless unk is banned: then "a end" (.27) beats "end" (.1).
+  assert seq2seq_decoding.beam_search(step, state, 3, 4, alpha=0.0, unk_penalty=np.inf) == [A]
+
+
+def _pairs_dataset(batch):
+  src = np.array([[4, 5, 6, 0], [7, 4, 0, 0]] * 4)
+  dec_in = np.array([[2, 4, 5, 0, 0], [2, 6, 7, 8, 0]] * 4)
+  dec_out = np.array([[4, 5, 3, 0, 0], [6, 7, 8, 3, 0]] * 4)
+  return tf.data.Dataset.from_tensor_slices(((src, dec_in), dec_out)).batch(batch)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_one_train_step_on_two_replicas_and_stepwise_decoding_matches(variant):
+  strategy = strategy_lib.make_strategy("mirrored", 2)
+  assert strategy.num_replicas_in_sync == 2
+  config = translator.TranslatorConfig(units=6, embedding_dim=4, **VARIANTS[variant])
+  with strategy.scope():
+    model = translator.build_model(config, 10, 10, 4, 5, learning_rate=0.01)
+  before = [w.copy() for w in model.get_weights()]
+  history = model.fit(_pairs_dataset(4), epochs=1, verbose=0)
+  assert np.isfinite(history.history["loss"][0])
+  assert any(not np.allclose(a, b) for a, b in zip(before, model.get_weights()))
+  # The encoder once, then one decoder step per word, gives the teacher-forced probabilities.
+  (src, dec_in), _ = next(iter(_pairs_dataset(2)))
+  full = model.predict([src, dec_in], verbose=0)
+  encode, step = _keras_step(model)
+  state = encode(src.numpy())
+  for t in range(dec_in.shape[1]):
+    log_probs, state = step(dec_in.numpy()[:, t], state)
+    np.testing.assert_allclose(np.exp(log_probs), full[:, t], atol=1e-5)
+
+
+def test_bleu_on_known_strings():
+  assert seq2seq_decoding.bleu(["the cat sat on the mat ."],
+                               [["the cat sat on the mat ."]]).score == pytest.approx(100)
+  # Any one of a segment's references may match; segments may have different reference counts.
+  two = seq2seq_decoding.bleu(["el gato está en la alfombra .", "hola a todos ."],
+                              [["un gato en la alfombra .", "el gato está en la alfombra ."],
+                               ["hola a todos ."]])
+  assert two.score == pytest.approx(100)
+  assert seq2seq_decoding.bleu(["perro azul rápido"], [["el gato está aquí"]]).score == 0
+  partial = seq2seq_decoding.bleu(["el gato está en la casa ."],
+                                  [["el gato está en la alfombra ."]]).score
+  assert 0 < partial < 100
+  with pytest.raises(ValueError, match="1 empty"):
+    seq2seq_decoding.bleu(["a"], [[]])
+
+
+def test_detokenize_drops_reserved_ids_but_shows_unknown_words():
+  vocab = list(tp.RESERVED) + ["me", "gusta"]
+  assert seq2seq_decoding.detokenize([4, 1, 5], vocab) == "me [UNK] gusta"
+  assert seq2seq_decoding.detokenize([0, 2, 4, 3], vocab) == "me"

@@ -1,0 +1,272 @@
+"""Encoder-decoder translators (seeds 002 and 003), trained with teacher forcing.
+
+Variants (custom_config):
+  cell lstm                                  (a) LSTM encoder -> LSTM decoder from its final state
+  cell lstm, bidirectional                   (b) BiLSTM encoder; the decoder (2 x units) starts from
+                                                 the forward and backward states concatenated
+  cell lstm, bidirectional, attention        (c) (b) + Luong dot-product attention: each decoder
+                                                 output queries the encoder outputs
+                                                 (keras.layers.Attention, source padding masked);
+                                                 the context is concatenated to it before the softmax
+  cell gru                                   (d) the same with GRUs (seed 003's en->fr model)
+Sizes: units, embedding_dim; vocabularies and lengths come from the Transform
+(components.translation_preprocessing).
+
+The source embedding masks padding (the encoder's final state is that of the last real word).
+The decoder's does not need to: its padding only follows the sentence, so no real position sees
+it; the loss and the token accuracy instead weigh target padding 0 (means over real tokens).
+After training, run_fn exports the model with `encode` and `decode_step` signatures
+(trainers.translator_serving) and scores greedy and beam decoding on the test split with
+sacrebleu, written to <model_run_dir>/bleu.json.
+"""
+from __future__ import annotations
+
+import dataclasses
+import glob
+import hashlib
+import json
+import logging
+import os
+import time
+
+import keras
+import tensorflow as tf
+from tfx_bsl.public import tfxio
+
+from components import translation_preprocessing as tp
+from trainers import common, seq2seq_decoding, translator_serving
+
+LABEL_KEY = "decoder_target_ids"
+INPUT_KEYS = ("source_ids", "decoder_input_ids")
+BLEU_FILE = "bleu.json"
+
+
+@dataclasses.dataclass
+class TranslatorConfig:
+  """The model keys of the Trainer's custom_config (strategy, seed, epochs, batch_size and
+  learning_rate are read through common.TrainerConfig too)."""
+  cell: str = "lstm"            # lstm | gru
+  bidirectional: bool = False
+  attention: bool = False
+  units: int = 256              # encoder units per direction; the decoder has units x directions
+  embedding_dim: int = 128
+  beam_width: int = 3
+  length_alpha: float = 1.0     # beam score: log-probability / length ** alpha
+  unk_penalty: float = 0.0
+  max_decode_length: int = 0    # 0: the Transform's target length
+  bleu_examples: int = 1000     # unique test sources scored (0: all)
+
+  @classmethod
+  def from_fn_args(cls, fn_args) -> "TranslatorConfig":
+    config = dict(fn_args.custom_config or {})
+    return cls(**{f.name: config[f.name] for f in dataclasses.fields(cls) if f.name in config})
+
+
+class MaskedSparseCrossentropy(keras.losses.SparseCategoricalCrossentropy):
+  """Mean cross-entropy over the real target tokens: padding (id 0) weighs 0."""
+
+  def __init__(self, name="masked_crossentropy"):
+    super().__init__(reduction="mean_with_sample_weight", name=name)
+
+  def __call__(self, y_true, y_pred, sample_weight=None):
+    mask = keras.ops.cast(keras.ops.not_equal(y_true, tp.PAD_ID), "float32")
+    return super().__call__(y_true, y_pred, sample_weight=mask)
+
+
+class MaskedAccuracy(keras.metrics.Mean):
+  """Token accuracy over the real target tokens (the labels' padding excluded)."""
+
+  def __init__(self, name="token_accuracy", **kwargs):
+    super().__init__(name=name, **kwargs)
+
+  def update_state(self, y_true, y_pred, sample_weight=None):
+    y_true = keras.ops.cast(y_true, "int64")
+    correct = keras.ops.cast(keras.ops.equal(keras.ops.argmax(y_pred, axis=-1), y_true), "float32")
+    mask = keras.ops.cast(keras.ops.not_equal(y_true, tp.PAD_ID), "float32")
+    return super().update_state(correct, sample_weight=mask)
+
+
+def _rnn(cell: str, units: int, name=None):
+  if cell not in ("lstm", "gru"):
+    raise ValueError(f"unknown cell {cell!r}; valid: lstm, gru")
+  layer = keras.layers.LSTM if cell == "lstm" else keras.layers.GRU
+  return layer(units, return_sequences=True, return_state=True, name=name)
+
+
+def _encode(layers: dict, source_ids):
+  """Encoder layers over source ids -> (encoder outputs [b, Ls, D], the decoder's initial
+  states). A bidirectional encoder's forward and backward states are concatenated."""
+  outputs = layers["encoder"](layers["source_embedding"](source_ids))
+  encoder_outputs, states = outputs[0], list(outputs[1:])
+  if isinstance(layers["encoder"], keras.layers.Bidirectional):
+    half = len(states) // 2  # forward (h[, c]) then backward (h[, c])
+    states = [keras.ops.concatenate([f, b], axis=-1)
+              for f, b in zip(states[:half], states[half:])]
+  return encoder_outputs, states
+
+
+def _decode(layers: dict, target_ids, states, encoder_outputs, source_ids):
+  """Decoder layers over target ids from the given states -> (probabilities, new states)."""
+  sequence, *states = layers["decoder"](layers["target_embedding"](target_ids),
+                                        initial_state=states)
+  if "attention" in layers:
+    source_mask = keras.ops.not_equal(source_ids, tp.PAD_ID)
+    context = layers["attention"]([sequence, encoder_outputs], mask=[None, source_mask])
+    sequence = keras.ops.concatenate([sequence, context], axis=-1)
+  return layers["next_word"](sequence), states
+
+
+_LAYERS = ("source_embedding", "encoder", "target_embedding", "decoder", "attention", "next_word")
+
+
+def build_model(config: TranslatorConfig, source_vocab: int, target_vocab: int,
+                source_length: int, target_length: int, learning_rate: float = 0.001):
+  """(source_ids [b, Ls], decoder_input_ids [b, Lt]) -> next-word probabilities [b, Lt, V]."""
+  layers = {
+      "source_embedding": keras.layers.Embedding(source_vocab, config.embedding_dim,
+                                                 mask_zero=True, name="source_embedding"),
+      "encoder": (keras.layers.Bidirectional(_rnn(config.cell, config.units), name="encoder")
+                  if config.bidirectional
+                  else _rnn(config.cell, config.units, name="encoder")),
+      "target_embedding": keras.layers.Embedding(target_vocab, config.embedding_dim,
+                                                 name="target_embedding"),
+      "decoder": _rnn(config.cell, config.units * (2 if config.bidirectional else 1),
+                      name="decoder"),
+      "next_word": keras.layers.Dense(target_vocab, activation="softmax", name="next_word")}
+  if config.attention:
+    layers["attention"] = keras.layers.Attention(name="attention")
+  source_ids = keras.Input((source_length,), dtype="int64", name="source_ids")
+  target_ids = keras.Input((target_length,), dtype="int64", name="decoder_input_ids")
+  encoder_outputs, states = _encode(layers, source_ids)
+  probabilities, _ = _decode(layers, target_ids, states, encoder_outputs, source_ids)
+  model = keras.Model([source_ids, target_ids], probabilities)
+  model.compile(optimizer=keras.optimizers.Nadam(learning_rate), loss=MaskedSparseCrossentropy(),
+                metrics=[MaskedAccuracy()])
+  return model
+
+
+def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
+  """The trained layers (shared, not copied) as
+    encoder: source_ids [b, Ls] -> [encoder_outputs [b, Ls, D], *states [b, units]]
+    step:    [token [b, 1], *states, encoder_outputs, source_ids] -> [probabilities [b, V],
+             *states]  (one decoder step)."""
+  names = {l.name for l in model.layers}
+  layers = {n: model.get_layer(n) for n in _LAYERS if n in names}
+  source_length = model.inputs[0].shape[1]
+  source_ids = keras.Input((source_length,), dtype="int64", name="source_ids")
+  encoder_outputs, states = _encode(layers, source_ids)
+  encoder = keras.Model(source_ids, [encoder_outputs, *states])
+  token = keras.Input((1,), dtype="int64", name="token_id")
+  state_inputs = [keras.Input((s.shape[-1],), name=f"state_{i}") for i, s in enumerate(states)]
+  outputs_input = keras.Input(encoder_outputs.shape[1:], name="encoder_outputs")
+  source_input = keras.Input((source_length,), dtype="int64", name="step_source_ids")
+  probabilities, new_states = _decode(layers, token, state_inputs, outputs_input, source_input)
+  step = keras.Model([token, *state_inputs, outputs_input, source_input],
+                     [keras.ops.squeeze(probabilities, 1), *new_states])
+  return encoder, step
+
+
+def dataset(fn_args, patterns, tft_output, batch_size: int, shuffle: bool, seed: int,
+            drop_remainder: bool) -> tf.data.Dataset:
+  """Transformed TFRecords -> ((source_ids, decoder_input_ids), decoder_target_ids) batches."""
+  options = tfxio.TensorFlowDatasetOptions(
+      batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
+      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
+  ds = fn_args.data_accessor.tf_dataset_factory(
+      patterns, options, tft_output.transformed_metadata.schema)
+  ds = ds.map(lambda x, y: (tuple(x[k] for k in INPUT_KEYS), y),
+              num_parallel_calls=tf.data.AUTOTUNE)
+  ds = common.with_known_batches(ds, _files(patterns), batch_size, drop_remainder)
+  return common.shard_by_batch(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def _files(patterns) -> list[str]:
+  return sorted(f for p in patterns for f in glob.glob(p))
+
+
+def read_pairs(patterns) -> list[tuple[str, str]]:
+  """The raw (source, target) strings the Transform passes through, in file order."""
+  spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ("source", "target")}
+  pairs = []
+  for batch in tf.data.TFRecordDataset(_files(patterns), compression_type="GZIP").batch(1024):
+    parsed = tf.io.parse_example(batch, spec)
+    pairs += [(s.decode("utf-8"), t.decode("utf-8"))
+              for s, t in zip(parsed["source"].numpy(), parsed["target"].numpy())]
+  return pairs
+
+
+def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[str]]]:
+  """Unique sources (in a fixed order: by their sha256, so a limit takes an unbiased sample)
+  and, for each, every target it has, standardised as the model emits words."""
+  targets: dict[str, list[str]] = {}
+  for source, target in pairs:
+    targets.setdefault(source, []).append(target)
+  sources = sorted(targets, key=lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest())
+  sources = sources[:limit] if limit else sources
+  flat = [t for s in sources for t in targets[s]]
+  standard = [t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy()] if flat else []
+  references, i = [], 0
+  for s in sources:
+    references.append(standard[i:i + len(targets[s])])
+    i += len(targets[s])
+  return sources, references
+
+
+def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: int = 3,
+                  alpha: float = 1.0, unk_penalty: float = 0.0, limit: int = 0) -> dict:
+  """Corpus BLEU (sacrebleu) of greedy and beam decoding over held-out pairs: one segment per
+  unique source, every target of that source a reference."""
+  sources, references = references_by_source(pairs, limit)
+  result = {"sources": len(sources), "references": sum(len(r) for r in references),
+            "samples": []}
+  decoded = {}
+  for name, beam in (("greedy", 1), (f"beam{beam_width}", beam_width)):
+    start = time.monotonic()
+    decoded[name] = translator.translate(sources, beam=beam, alpha=alpha,
+                                         unk_penalty=unk_penalty)
+    score = seq2seq_decoding.bleu(decoded[name], references)
+    result[name] = {"bleu": round(score.score, 2), "beam": beam, "seconds":
+                    round(time.monotonic() - start, 1), "details": str(score)}
+    logging.info("BLEU %s over %d sources: %s", name, len(sources), score)
+  result["samples"] = [{"source": s, **{n: d[i] for n, d in decoded.items()},
+                        "references": references[i]} for i, s in enumerate(sources[:10])]
+  return result
+
+
+def run_fn(fn_args) -> keras.Model:
+  """TFX Trainer entry point (TFX ignores the returned model; tests read it)."""
+  common_config, strategy = common.setup(fn_args)
+  config = TranslatorConfig.from_fn_args(fn_args)
+  tft_output = common.load_transform_output(fn_args)
+  spec = tft_output.transformed_feature_spec()
+  source_length, target_length = (spec[k].shape[0] for k in INPUT_KEYS)
+  batch = common_config.batch_size * strategy.num_replicas_in_sync
+  multi = strategy.num_replicas_in_sync > 1
+  train = dataset(fn_args, fn_args.train_files, tft_output, batch, shuffle=True,
+                  seed=common_config.seed, drop_remainder=True)
+  val = dataset(fn_args, fn_args.eval_files, tft_output, batch, shuffle=False,
+                seed=common_config.seed, drop_remainder=multi)
+  with strategy.scope():
+    model = build_model(config, tp.vocabulary_size(tft_output, "source"),
+                        tp.vocabulary_size(tft_output, "target"), source_length, target_length,
+                        common_config.learning_rate)
+  model.summary(print_fn=lambda line: logging.info(line))
+  summary = common.fit(model, train, val, common_config.epochs, fn_args, monitor="val_loss",
+                       mode="min")
+  module = translator_serving.TranslatorModule(
+      model, tft_output, tp.vocabulary(tft_output, "target"),
+      config.max_decode_length or target_length)
+  common.export_module(strategy, module, fn_args.serving_model_dir, translator_serving.signatures)
+  if common.is_chief(strategy):
+    test_files = [p.replace("Split-eval", "Split-test") for p in fn_args.eval_files]
+    translator = seq2seq_decoding.Translator(module.encode, module.decode_step,
+                                             tp.vocabulary(tft_output, "target"),
+                                             config.max_decode_length or target_length)
+    result = evaluate_bleu(translator, read_pairs(test_files), config.beam_width,
+                           config.length_alpha, config.unk_penalty, config.bleu_examples)
+    result["train_seconds"] = summary["train_seconds"]
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    with open(os.path.join(fn_args.model_run_dir, BLEU_FILE), "w") as f:
+      json.dump(result, f, indent=1, ensure_ascii=False)
+  return model
+

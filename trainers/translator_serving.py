@@ -1,0 +1,108 @@
+"""Serving signatures of the translators (the Transform graph inside: raw English in).
+
+  serving_default  text [b] English                 -> translation [b] (greedy, standardised
+                                                       words joined by spaces), token_ids [b, L]
+  encode           text [b]                         -> encoder_outputs [b, Ls, D], source_ids
+                                                       [b, Ls], state [b, S] (the decoder's
+                                                       initial state; an LSTM's h and c
+                                                       concatenated)
+  decode_step      token_id [b], state, encoder_outputs, source_ids
+                                                    -> log_probs [b, V] of the next word, state
+  vocabulary       ()                               -> tokens [V]: target id -> word,
+                                                       max_length []: decoding steps
+Beam search (trainers.seq2seq_decoding) calls `encode` once per sentence, then `decode_step`
+once per step for all live hypotheses.
+"""
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from components import translation_preprocessing as tp
+from trainers import serving
+
+
+class TranslatorModule(tf.Module):
+
+  def __init__(self, model: keras.Model, tf_transform_output, vocabulary: list[str],
+               max_length: int):
+    super().__init__()
+    from trainers import translator  # pylint: disable=import-outside-toplevel
+    self.encoder, self.step_model = translator.inference_models(model)
+    # The variables, not the Keras models (see serving.ServingModule).
+    self.model_variables = list(model.variables)
+    self.tft_layer = tf_transform_output.transform_features_layer()
+    self._raw_spec = tf_transform_output.raw_feature_spec()
+    self._tokens = tf.constant(vocabulary)
+    self._max_length = max_length
+    self._state_sizes = [s.shape[-1] for s in self.encoder.outputs[1:]]
+
+  def _source_ids(self, text):
+    raw = {"source": tf.reshape(text, [-1])}
+    batch = tf.shape(text)[0]
+    for key, spec in self._raw_spec.items():  # target: not an input to serving
+      if key != "source":
+        raw[key] = serving._dummy(spec, batch)  # pylint: disable=protected-access
+    if isinstance(self._raw_spec["source"], tf.io.FixedLenFeature):
+      raw["source"] = tf.reshape(text, [-1] + list(self._raw_spec["source"].shape))
+    return self.tft_layer(raw)["source_ids"]
+
+  def _encode(self, text):
+    source_ids = self._source_ids(text)
+    encoder_outputs, *states = self.encoder(source_ids)
+    # tf.identity drops the Keras padding mask riding on the outputs: the step model masks
+    # attention with source_ids itself.
+    return {"encoder_outputs": tf.identity(encoder_outputs), "source_ids": source_ids,
+            "state": tf.concat(states, axis=-1)}
+
+  def _step(self, token_id, state, encoder_outputs, source_ids):
+    states = tf.split(state, self._state_sizes, axis=-1)
+    probabilities, *states = self.step_model(
+        [token_id[:, None], *states, encoder_outputs, source_ids])
+    return tf.math.log(tf.maximum(probabilities, 1e-30)), tf.concat(states, axis=-1)
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def encode(self, text):
+    return self._encode(text)
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.int64, name="token_id"),
+                                tf.TensorSpec([None, None], tf.float32, name="state"),
+                                tf.TensorSpec([None, None, None], tf.float32,
+                                              name="encoder_outputs"),
+                                tf.TensorSpec([None, None], tf.int64, name="source_ids")])
+  def decode_step(self, token_id, state, encoder_outputs, source_ids):
+    log_probs, state = self._step(token_id, state, encoder_outputs, source_ids)
+    return {"log_probs": log_probs, "state": state}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def serve_text(self, text):
+    """Greedy decoding in the graph, for TF Serving clients (no Python loop needed)."""
+    encoded = self._encode(text)
+    batch = tf.shape(text)[0]
+    token = tf.fill([batch], tf.constant(tp.START_ID, tf.int64))
+    state, done = encoded["state"], tf.zeros([batch], tf.bool)
+    banned = tf.one_hot([tp.PAD_ID, tp.START_ID], tf.shape(self._tokens)[0], on_value=-1e9)
+    ids = tf.TensorArray(tf.int64, size=self._max_length)
+    for i in tf.range(self._max_length):
+      log_probs, state = self._step(token, state, encoded["encoder_outputs"],
+                                    encoded["source_ids"])
+      token = tf.argmax(log_probs + tf.reduce_sum(banned, 0), axis=-1)
+      token = tf.where(done, tf.constant(tp.PAD_ID, tf.int64), token)
+      ids = ids.write(i, token)
+      done = done | tf.equal(token, tp.END_ID)
+    token_ids = tf.transpose(ids.stack())
+    keep = (token_ids >= len(tp.RESERVED)) | tf.equal(token_ids, tp.UNK_ID)
+    words = tf.ragged.boolean_mask(tf.gather(self._tokens, token_ids), keep)
+    return {"translation": tf.strings.reduce_join(words, axis=1, separator=" "),
+            "token_ids": token_ids}
+
+  @tf.function(input_signature=[])
+  def vocabulary(self):
+    return {"tokens": self._tokens, "max_length": tf.constant(self._max_length, tf.int64)}
+
+
+def signatures(module: TranslatorModule) -> dict:
+  return {"serving_default": module.serve_text.get_concrete_function(),
+          "encode": module.encode.get_concrete_function(),
+          "decode_step": module.decode_step.get_concrete_function(),
+          "vocabulary": module.vocabulary.get_concrete_function()}
