@@ -24,6 +24,8 @@ def cmd_run(args) -> int:
   cfg = config_lib.load(args.config)
   if args.output_dir:
     cfg.output_dir = args.output_dir
+  if args.models:
+    config_lib.select_models(cfg, args.models.split(","))
   data_dir = corpora.resolve_data_dir(args.data_dir or cfg.data_dir)
   # Logical CPU devices must exist before TensorFlow initialises (trainers.strategy).
   from trainers import strategy  # pylint: disable=import-outside-toplevel
@@ -95,6 +97,15 @@ def cmd_generate(args) -> int:
   return 0
 
 
+def cmd_translate(args) -> int:
+  from pipeline import translate  # pylint: disable=import-outside-toplevel
+  translations = translate.translate(args.model, args.sentences, beam=args.beam,
+                                     alpha=args.alpha, unk_penalty=args.unk_penalty)
+  for sentence, translation in zip(args.sentences, translations):
+    print(json.dumps({"source": sentence, "translation": translation}, ensure_ascii=False))
+  return 0
+
+
 def cmd_corpora(args) -> int:
   if args.fetch:
     data_dir = corpora.resolve_data_dir(args.data_dir)
@@ -124,6 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                    f"{', '.join(config_lib.packaged_configs())} (default: IMDB, three BoW models)")
   run.add_argument("--data-dir", help=data_help)
   run.add_argument("--output-dir", help="overrides the config's output_dir")
+  run.add_argument("--models", help="comma-separated: run only these models of the config")
   run.set_defaults(func=cmd_run)
 
   comp = sub.add_parser("compile", help="compile the pipeline for a cluster orchestrator")
@@ -180,6 +192,18 @@ def build_parser() -> argparse.ArgumentParser:
   choice.add_argument("--top-p", type=float, help="nucleus sampling: smallest set reaching p")
   gen.add_argument("--seed", type=int, help="fixed seed: the same text every time")
   gen.set_defaults(func=cmd_generate)
+
+  trans = sub.add_parser("translate", help="translate English sentences with a served translator")
+  trans.add_argument("--model", required=True,
+                     help="serving/<model> (newest version) or a version directory")
+  trans.add_argument("--beam", type=int, default=1,
+                     help="1: greedy (default); k > 1: beam search of width k")
+  trans.add_argument("--alpha", type=float, default=1.0,
+                     help="beam length normalisation: log-probability / length ** alpha")
+  trans.add_argument("--unk-penalty", type=float, default=0.0,
+                     help="subtracted from the unknown word's log-probability at each step")
+  trans.add_argument("sentences", nargs="+")
+  trans.set_defaults(func=cmd_translate)
 
   corp = sub.add_parser("corpora", help="list the corpus registry, or fetch corpora")
   corp.add_argument("--fetch", nargs="*", help="download/verify these corpora into the data dir")

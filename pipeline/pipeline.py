@@ -6,6 +6,9 @@ subword) id sequences; a GloveEmbedding step builds the GloVe matrix when a mode
 Trainer is then the EmbeddingTrainer); the Evaluator scores the raw test split through the
 exported model. Char LMs (Tiny Shakespeare, Alice): Transform builds the char
 vocabulary; CharWindows cuts the windows each model trains on; the Evaluator scores test windows.
+Tagging (treebank): word and tag vocabularies; the Evaluator's metric is token accuracy.
+Translation (spa-eng, fra-eng): source/target vocabularies; the Evaluator's metric is the BLEU of
+greedy decoding (the Trainer also writes greedy and beam BLEU to bleu.json).
 """
 from __future__ import annotations
 
@@ -21,12 +24,16 @@ from components.char_windows.component import CharWindows
 from components.embedding_trainer.component import EmbeddingTrainer
 from components.glove_embedding.component import GloveEmbedding
 from components.imdb_example_gen.component import ImdbExampleGen
+from components.parallel_example_gen.component import ParallelExampleGen
 from components.sentence_example_gen.component import SentenceExampleGen
 from components.text_example_gen.component import TextExampleGen
+from components.treebank_example_gen.component import TreebankExampleGen
 from pipeline.config import SEQUENCE_TRAINERS, ModelConfig, RunConfig
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 CHAR_PREPROCESSING_FN = "components.char_preprocessing.preprocessing_fn"
+TAGGER_PREPROCESSING_FN = "components.tagger_preprocessing.preprocessing_fn"
+TRANSLATION_PREPROCESSING_FN = "components.translation_preprocessing.preprocessing_fn"
 # How each plain-text corpus is read: files (a glob, joined in name order), Gutenberg markers.
 TEXT_CORPORA = {"tinyshakespeare": ("tinyshakespeare.txt", False),
                 "alice": ("pg1[12].txt", True)}
@@ -41,12 +48,19 @@ def _id(kind: str, model: ModelConfig) -> str:
   return f"{kind}.{model.name}"
 
 
+def _gate(value_bound: dict, higher_is_better: bool = True) -> tfma.MetricThreshold:
+  """Blessed only within value_bound and not worse than the baseline."""
+  return tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(**value_bound),
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=(tfma.MetricDirection.HIGHER_IS_BETTER if higher_is_better
+                     else tfma.MetricDirection.LOWER_IS_BETTER),
+          absolute={"value": -1e-10 if higher_is_better else 1e-10}))
+
+
 def eval_config(model: ModelConfig) -> tfma.EvalConfig:
   """Test-split metrics; blessed only above the accuracy floor and not worse than the baseline."""
-  accuracy_gate = tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(lower_bound={"value": model.accuracy_floor}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.HIGHER_IS_BETTER, absolute={"value": -1e-10}))
+  accuracy_gate = _gate({"lower_bound": {"value": model.accuracy_floor}})
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(signature_name="from_examples", label_key="label",
                                   prediction_key="probabilities", model_type=tfma.TF_GENERIC)],
@@ -61,10 +75,8 @@ def eval_config(model: ModelConfig) -> tfma.EvalConfig:
 def lm_eval_config(model: ModelConfig) -> tfma.EvalConfig:
   """Test-window metrics of a char LM; blessed only below the perplexity ceiling and not worse
   than the baseline (lower is better)."""
-  perplexity_gate = tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(upper_bound={"value": model.perplexity_ceiling}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.LOWER_IS_BETTER, absolute={"value": 1e-10}))
+  perplexity_gate = _gate({"upper_bound": {"value": model.perplexity_ceiling}},
+                          higher_is_better=False)
   module = "components.lm_metrics"
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(signature_name="from_windows", model_type=tfma.TF_GENERIC)],
@@ -77,13 +89,40 @@ def lm_eval_config(model: ModelConfig) -> tfma.EvalConfig:
       ])])
 
 
+def _counted_metric_config(class_name: str, module: str,
+                           threshold: tfma.MetricThreshold) -> tfma.EvalConfig:
+  """An EvalConfig of one custom metric over the from_examples signature's outputs."""
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name="from_examples", model_type=tfma.TF_GENERIC)],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name="ExampleCount"),
+          tfma.MetricConfig(class_name=class_name, module=module, threshold=threshold)])])
+
+
+def tagger_eval_config(model: ModelConfig) -> tfma.EvalConfig:
+  """Test sentences' token accuracy (real words only); blessed at accuracy_floor or above."""
+  return _counted_metric_config("TokenAccuracy", "components.tagger_metrics",
+                                _gate({"lower_bound": {"value": model.accuracy_floor}}))
+
+
+def translation_eval_config(model: ModelConfig) -> tfma.EvalConfig:
+  """Test pairs' corpus BLEU of greedy decoding; blessed at bleu_floor or above."""
+  return _counted_metric_config("Bleu", "components.translation_metrics",
+                                _gate({"lower_bound": {"value": model.bleu_floor}}))
+
+
 # Model settings that do not change training; kept out of the Trainer's custom_config so that
 # changing them does not invalidate the Trainer's cache.
-_NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure")
+_NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure", "bleu_floor")
+# Only the translator reads these (kept out of the others' custom_config, so their cache stays).
+_TRANSLATOR_KEYS = ("attention", "beam_width", "length_alpha", "unk_penalty",
+                    "max_decode_length", "bleu_examples")
 
 
 def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
-  config = {k: v for k, v in dataclasses.asdict(model).items() if k not in _NOT_FOR_TRAINER}
+  skip = _NOT_FOR_TRAINER + (() if model.trainer == "translator" else _TRANSLATOR_KEYS)
+  config = {k: v for k, v in dataclasses.asdict(model).items() if k not in skip}
   if cfg.task == "char_lm":
     config["window_length"] = cfg.text.window_length
   return {**config, "model_name": model.name, "seed": cfg.seed, "strategy": cfg.strategy.name,
@@ -91,6 +130,12 @@ def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
 
 
 def _example_gen(cfg: RunConfig, data_dir: str):
+  if cfg.task == "tagging":
+    return TreebankExampleGen(input_base=str(data_dir), drop_none=not cfg.keep_none,
+                              split_seed=cfg.seed)
+  if cfg.task == "translation":
+    return ParallelExampleGen(input_base=str(data_dir), corpus_format=cfg.corpus,
+                              split_fractions=cfg.split_fractions, split_seed=cfg.seed)
   if cfg.corpus in ("uci_sentences", "sarcasm"):
     return SentenceExampleGen(input_base=str(data_dir), corpus_format=cfg.corpus,
                               split_fractions=cfg.split_fractions, split_seed=cfg.seed)
@@ -126,6 +171,14 @@ def _transform(cfg: RunConfig, example_gen, schema_gen):
     # Only what the Trainers read: the Evaluator scores the raw test split through the
     # exported model, Transform graph included.
     splits = ["train", "eval"]
+  elif cfg.task == "tagging":
+    fn, custom, splits = TAGGER_PREPROCESSING_FN, {
+        "sequence_length": cfg.sequence_length or None}, ["train", "eval"]
+  elif cfg.task == "translation":
+    # The Trainer decodes the test split too (bleu.json), from the raw pairs passed through.
+    fn, splits = TRANSLATION_PREPROCESSING_FN, ["train", "eval", "test"]
+    custom = {k: getattr(cfg, k) for k in ("source_top_k", "target_top_k", "source_length",
+                                           "target_length")}
   else:  # CharWindows cuts windows of all three splits from the transformed char ids
     fn, custom, splits = CHAR_PREPROCESSING_FN, {"lowercase": cfg.text.lowercase}, [
         "train", "eval", "test"]
@@ -153,10 +206,11 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
     components.append(glove)
 
   for model in cfg.models:
-    if cfg.task == "classification":
+    if cfg.task != "char_lm":
       train_examples, eval_examples = (transform.outputs["transformed_examples"],
                                        example_gen.outputs["examples"])
-      evaluation = eval_config(model)
+      evaluation = {"classification": eval_config, "tagging": tagger_eval_config,
+                    "translation": translation_eval_config}[cfg.task](model)
     else:
       windows = CharWindows(
           examples=transform.outputs["transformed_examples"],

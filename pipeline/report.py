@@ -83,38 +83,71 @@ def _classifier_input(config: dict) -> str:
   return f"{config.get('sequence_feature', 'word_ids')}, {embedding}{width}{masked}"
 
 
+def _translator_variant(config: dict) -> str:
+  cell = config.get("cell", "lstm")
+  encoder = ("bi" if config.get("bidirectional") else "") + cell
+  return f"{encoder} encoder{' + attention' if config.get('attention') else ''}, " \
+         f"{config.get('units')} units"
+
+
+def _task(config: dict) -> dict:
+  """The leaderboard's task columns of one Trainer's model, from its custom_config."""
+  trainer = config.get("trainer", "bow_mlp")
+  if trainer == "char_rnn":
+    return {"task": "char LM", "feature": "stateful" if config.get("stateful") else "stateless",
+            "metric": "test nats/char", "lower_is_better": True}
+  if trainer == "pos_tagger":
+    return {"task": "tagging", "feature": f"word_ids, learned {config.get('embedding_dim')}",
+            "metric": "test token accuracy", "lower_is_better": False}
+  if trainer == "translator":
+    return {"task": "translation", "feature": _translator_variant(config),
+            "metric": "test BLEU, greedy", "lower_is_better": False}
+  return {"task": "classification", "feature": _classifier_input(config),
+          "metric": "test accuracy", "lower_is_better": False}
+
+
+def _evaluation_row(trainer: str, metrics: dict) -> dict:
+  if trainer == "char_rnn":
+    return {"value": metrics.get("cross_entropy"), "perplexity": metrics.get("perplexity"),
+            "bits_per_char": metrics.get("bits_per_char")}
+  if trainer == "pos_tagger":
+    return {"value": metrics.get("token_accuracy")}
+  if trainer == "translator":
+    return {"value": metrics.get("bleu")}
+  return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
+
+
+def _json(path: str) -> Optional[dict]:
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return json.load(f)
+
+
 def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list[dict]:
   """seed_figures: model name -> the seed notebook's figure (from the run config)."""
   rows = []
   for node in sorted(n for n in records.executions if n.startswith("Trainer.")):
     name = node.split(".", 1)[1]
     config = json.loads(records.exec_property(node, "custom_config") or "{}")
-    lm = config.get("trainer") == "char_rnn"
+    trainer = config.get("trainer", "bow_mlp")
     row = {"model": name, "seed": (seed_figures or {}).get(name), "epochs": config.get("epochs"),
-           **({"task": "char LM", "feature": "stateful" if config.get("stateful") else
-               "stateless", "metric": "test nats/char", "lower_is_better": True} if lm else
-              {"task": "classification", "feature": _classifier_input(config),
-               "metric": "test accuracy", "lower_is_better": False})}
+           **_task(config)}
     run_dirs = records.artifacts(node, "model_run")
     if run_dirs:
-      history = os.path.join(run_dirs[0].uri, "history.json")
-      if os.path.exists(history):
-        with open(history) as f:
-          summary = json.load(f)
+      summary = _json(os.path.join(run_dirs[0].uri, "history.json"))
+      if summary:
         row.update(train_seconds=summary["train_seconds"], best_epoch=summary["best_epoch"],
                    replicas=summary.get("replicas"),
                    trainer_test_loss=summary.get("test_loss_nats"))
       row["curves"] = os.path.join(run_dirs[0].uri, "training_curves.png")
+      bleu = _json(os.path.join(run_dirs[0].uri, "bleu.json"))  # translators (trainers.translator)
+      if bleu:
+        row["bleu"] = bleu
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
       metrics = _metrics(evaluations[0].uri)
-      if lm:
-        row.update(value=metrics.get("cross_entropy"), perplexity=metrics.get("perplexity"),
-                   bits_per_char=metrics.get("bits_per_char"),
-                   examples=metrics.get("example_count"))
-      else:
-        row.update(value=metrics.get("binary_accuracy"), auc=metrics.get("auc"),
-                   examples=metrics.get("example_count"))
+      row.update(_evaluation_row(trainer, metrics), examples=metrics.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")
     row["blessed"] = bool(blessings and _custom(blessings[0], "blessed"))
     pushes = records.artifacts(f"Pusher.{name}", "pushed_model")
@@ -187,6 +220,25 @@ def write(output_dir: str, report_dir: Optional[str] = None,
         f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
         f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
         f"{r['pushed_version'] or 'not pushed'} |")
+  translators = [r for r in rows if r.get("bleu")]
+  if translators:
+    lines += ["", "## Translation: greedy and beam BLEU (Trainer, bleu.json)", "",
+              "Corpus BLEU (sacrebleu) over unique test sources, every translation of a source a "
+              "reference; the Evaluator's BLEU above is greedy over the whole test split.", "",
+              "| model | sources | greedy BLEU | beam BLEU (width) | greedy s | beam s |",
+              "|---|---|---|---|---|---|"]
+    for r in translators:
+      bleu = r["bleu"]
+      beam = next((v for k, v in bleu.items() if k.startswith("beam")), {})
+      lines.append(f"| {r['model']} | {bleu['sources']} | {bleu['greedy']['bleu']} | "
+                   f"{beam.get('bleu')} ({beam.get('beam')}) | {bleu['greedy']['seconds']} | "
+                   f"{beam.get('seconds')} |")
+    best = max(translators, key=lambda r: r["bleu"]["greedy"]["bleu"])
+    lines += ["", f"Samples of {best['model']}:", ""]
+    for sample in best["bleu"]["samples"][:5]:
+      decoded = "; ".join(f"{k}: {v}" for k, v in sample.items()
+                          if k not in ("source", "references"))
+      lines.append(f"- {sample['source']} → {decoded} (reference: {sample['references'][0]})")
   lines += ["", "## Training curves", ""]
   for r in rows:
     if r.get("curves") and os.path.exists(r["curves"]):

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from pipeline import config
@@ -177,3 +179,49 @@ def test_sentence_corpora_take_split_fractions():
   with pytest.raises(config.ConfigError, match=r"split_fractions must be 3 shares"):
     config.from_dict({"corpus": "sarcasm", "split_fractions": [.8, .1],
                       "models": [{"name": "m"}]})
+
+
+@pytest.mark.parametrize("model, extra, message", [
+    ({"trainer": "translator", "cell": "rnn"}, {}, r"\(m\): unknown cell 'rnn'"),
+    ({"trainer": "translator", "beam_width": 0}, {}, r"\(m\): beam_width must be >= 1"),
+    ({"trainer": "translator"}, {"target_length": 0}, r"target_length must be >= 1"),
+    ({"trainer": "pos_tagger"}, {}, r"model trainer for corpus spa_eng .* valid names: translator"),
+])
+def test_translation_settings_are_checked(model, extra, message):
+  with pytest.raises(config.ConfigError, match=message):
+    config.from_dict({"corpus": "spa_eng", **extra, "models": [{"name": "m", **model}]})
+
+
+def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_metric():
+  from pipeline import pipeline  # pylint: disable=import-outside-toplevel
+  tagging = config.from_dict({"corpus": "treebank", "sequence_length": 32,
+                              "models": [{"name": "t", "trainer": "pos_tagger"}]})
+  translation = config.from_dict({"corpus": "fra_eng", "target_top_k": 500, "models": [
+      {"name": "gru", "trainer": "translator", "cell": "gru", "bleu_floor": 12.5}]})
+  for cfg, fn, transformed, metric in (
+      (tagging, pipeline.TAGGER_PREPROCESSING_FN, ["train", "eval"], "TokenAccuracy"),
+      (translation, pipeline.TRANSLATION_PREPROCESSING_FN, ["train", "eval", "test"], "Bleu")):
+    components = {c.id: c for c in pipeline.create_pipeline(cfg, "/data").components}
+    transform = components["Transform"].exec_properties
+    assert transform["preprocessing_fn"] == fn
+    assert json.loads(transform["splits_config"])["transform"] == transformed
+    eval_config = json.loads(
+        components[f"Evaluator.{cfg.models[0].name}"].exec_properties["eval_config"])
+    [gated] = [m for m in eval_config["metrics_specs"][0]["metrics"] if "threshold" in m]
+    assert gated["class_name"] == metric
+  assert json.loads(components["Transform"].exec_properties["custom_config"])[
+      "target_top_k"] == 500
+  assert gated["threshold"]["value_threshold"]["lower_bound"] == 12.5
+  # Only the translator's custom_config carries the decoding keys: the other trainers' caches
+  # are unaffected by them.
+  assert "beam_width" in pipeline.trainer_config(translation, translation.models[0])
+  assert "beam_width" not in pipeline.trainer_config(tagging, tagging.models[0])
+
+
+def test_select_models_keeps_the_named_ones_and_lists_the_valid_names():
+  cfg = config.load("imdb_sequence")
+  assert [m.name for m in config.select_models(cfg, ["transformer", "bilstm"]).models] == [
+      "transformer", "bilstm"]  # the config's order
+  with pytest.raises(config.ConfigError, match=r"unknown model\(s\) \['lstm'\]; the config has "
+                     r"transformer, bilstm"):
+    config.select_models(cfg, ["lstm"])

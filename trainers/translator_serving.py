@@ -10,6 +10,10 @@
                                                     -> log_probs [b, V] of the next word, state
   vocabulary       ()                               -> tokens [V]: target id -> word,
                                                        max_length []: decoding steps
+  from_examples    examples [b] raw tf.Examples     -> translation [b] (greedy), source [b],
+                                                       reference [b] (the target, standardised):
+                                                       what TFMA's BLEU metric reads
+                                                       (components.translation_metrics)
 Beam search (trainers.seq2seq_decoding) calls `encode` once per sentence, then `decode_step`
 once per step for all live hypotheses.
 """
@@ -74,9 +78,8 @@ class TranslatorModule(tf.Module):
     log_probs, state = self._step(token_id, state, encoder_outputs, source_ids)
     return {"log_probs": log_probs, "state": state}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
-  def serve_text(self, text):
-    """Greedy decoding in the graph, for TF Serving clients (no Python loop needed)."""
+  def _greedy(self, text):
+    """Greedy decoding in the graph: (translations [b], token ids [b, max_length])."""
     encoded = self._encode(text)
     batch = tf.shape(text)[0]
     token = tf.fill([batch], tf.constant(tp.START_ID, tf.int64))
@@ -93,8 +96,21 @@ class TranslatorModule(tf.Module):
     token_ids = tf.transpose(ids.stack())
     keep = (token_ids >= len(tp.RESERVED)) | tf.equal(token_ids, tp.UNK_ID)
     words = tf.ragged.boolean_mask(tf.gather(self._tokens, token_ids), keep)
-    return {"translation": tf.strings.reduce_join(words, axis=1, separator=" "),
-            "token_ids": token_ids}
+    return tf.strings.reduce_join(words, axis=1, separator=" "), token_ids
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
+  def serve_text(self, text):
+    """Greedy decoding in the graph, for TF Serving clients (no Python loop needed)."""
+    translation, token_ids = self._greedy(text)
+    return {"translation": translation, "token_ids": token_ids}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  def serve_examples(self, examples):
+    spec = {k: tf.io.FixedLenFeature([], tf.string) for k in ("source", "target")}
+    raw = tf.io.parse_example(examples, spec)
+    translation, _ = self._greedy(raw["source"])
+    return {"translation": translation, "source": raw["source"],
+            "reference": tp.standardize(raw["target"])}
 
   @tf.function(input_signature=[])
   def vocabulary(self):
@@ -105,4 +121,5 @@ def signatures(module: TranslatorModule) -> dict:
   return {"serving_default": module.serve_text.get_concrete_function(),
           "encode": module.encode.get_concrete_function(),
           "decode_step": module.decode_step.get_concrete_function(),
-          "vocabulary": module.vocabulary.get_concrete_function()}
+          "vocabulary": module.vocabulary.get_concrete_function(),
+          "from_examples": module.serve_examples.get_concrete_function()}

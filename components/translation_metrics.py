@@ -1,0 +1,83 @@
+"""The TFMA metric of the translators: sacrebleu corpus BLEU of greedy decoding over the evaluated
+pairs, from the `translation`, `source` and `reference` strings that the translator's
+`from_examples` signature returns (trainers.translator_serving).
+
+As in the Trainer's bleu.json (trainers.translator.evaluate_bleu): one segment per unique source
+sentence, every target of that source a reference (Tatoeba often has several translations of one
+sentence). Used as MetricConfig(class_name="Bleu", module="components.translation_metrics");
+computed per model, so a baseline model gets its own value (for change thresholds).
+"""
+from __future__ import annotations
+
+from typing import Dict, Iterable
+
+import apache_beam as beam
+import numpy as np
+from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+from trainers import seq2seq_decoding
+
+KEYS = ("translation", "source", "reference")
+
+
+def _text(value) -> str:
+  value = np.asarray(value).reshape(-1)[0]
+  return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class _BleuCombiner(beam.CombineFn):
+  """Accumulator: source -> [hypothesis, [references]]."""
+
+  def __init__(self, key: metric_types.MetricKey):
+    self._key = key
+
+  def create_accumulator(self) -> dict:
+    return {}
+
+  def add_input(self, acc: dict, element: metric_types.StandardMetricInputs) -> dict:
+    predictions = element.get_predictions(self._key.model_name, self._key.output_name)
+    if not isinstance(predictions, dict) or not set(KEYS) <= set(predictions):
+      raise ValueError(f"Bleu needs the predictions {list(KEYS)} (the translator's "
+                       "from_examples signature); got "
+                       f"{sorted(predictions) if isinstance(predictions, dict) else predictions}")
+    source = _text(predictions["source"])
+    entry = acc.setdefault(source, [_text(predictions["translation"]), []])
+    entry[1].append(_text(predictions["reference"]))
+    return acc
+
+  def merge_accumulators(self, accumulators: Iterable[dict]) -> dict:
+    merged: dict = {}
+    for acc in accumulators:
+      for source, (hypothesis, references) in acc.items():
+        merged.setdefault(source, [hypothesis, []])[1].extend(references)
+    return merged
+
+  def extract_output(self, acc: dict) -> Dict[metric_types.MetricKey, float]:
+    if not acc:
+      return {self._key: float("nan")}
+    sources = sorted(acc)
+    score = seq2seq_decoding.bleu([acc[s][0] for s in sources],
+                                  [sorted(acc[s][1]) for s in sources])
+    return {self._key: float(score.score)}
+
+
+def _computations(name: str, model_name: str = "", output_name: str = "",
+                  example_weighted: bool = False) -> metric_types.MetricComputations:
+  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
+                               example_weighted=example_weighted)
+  return [metric_types.MetricComputation(
+      keys=[key],
+      preprocessors=[metric_types.StandardMetricInputsPreprocessor(
+          include_default_inputs=True, model_names=[model_name] if model_name else None,
+          output_names=[output_name] if output_name else None)],
+      combiner=_BleuCombiner(key))]
+
+
+class Bleu(metric_types.Metric):
+  """Corpus BLEU (0-100) of the greedy translations: the translators' blessing metric."""
+
+  def __init__(self, name: str = "bleu"):
+    super().__init__(metric_util.merge_per_key_computations(_computations), name=name)
+
+
+metric_types.register_metric(Bleu)

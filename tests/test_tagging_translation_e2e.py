@@ -1,0 +1,99 @@
+"""Tiny treebank and parallel-text corpora through the real pipeline (create_pipeline under
+LocalDagRunner): the tagger blessed on TFMA token accuracy and the translators on TFMA BLEU, each
+figure equal to the one recomputed from the pushed model; a translator below its BLEU floor is
+not pushed."""
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.parallel_example_gen import executor as parallel_executor
+from components.parallel_example_gen import reader as parallel_reader
+from components.treebank_example_gen import executor as treebank_executor
+from components.treebank_example_gen import reader as treebank_reader
+from pipeline import config, report, runner, serving_client, translate
+from tests.data import treebank
+from tests.test_parallel_example_gen import write_pairs
+from tests.test_translation_pipeline import _lines
+from trainers import seq2seq_decoding, translator
+
+pytestmark = pytest.mark.e2e
+BEAM = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
+STRATEGY = {"name": "mirrored", "cpu_devices": 2}
+
+
+def _leaderboard(cfg):
+  return {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
+
+
+@pytest.fixture(scope="module")
+def tagging(tmp_path_factory):
+  root = tmp_path_factory.mktemp("tagging")
+  data_dir = root / "data"
+  data_dir.mkdir()
+  trees = treebank.sentences(120, seed=2)
+  treebank.write_zip(data_dir / "treebank.zip", {"wsj_0001.mrg": trees[:60],
+                                                 "wsj_0002.mrg": trees[60:]})
+  cfg = config.from_dict({
+      "corpus": "treebank", "output_dir": str(root / "out"), "verify_checksums": False,
+      "seed": 3, "sequence_length": 8, "beam": BEAM, "strategy": STRATEGY,
+      "models": [{"name": "bigru", "trainer": "pos_tagger", "embedding_dim": 8, "units": 8,
+                  "dropout": 0.1, "epochs": 3, "batch_size": 2, "learning_rate": 0.01,
+                  "accuracy_floor": 0.0}]})
+  return cfg, runner.run_local(cfg, data_dir), data_dir / "treebank.zip"
+
+
+def test_tagger_is_pushed_and_its_tfma_token_accuracy_is_the_served_models(tagging):
+  cfg, pushed, zip_path = tagging
+  assert list(pushed) == ["bigru"]
+  served = tf.saved_model.load(serving_client.resolve_version_dir(
+      os.path.join(cfg.serving_dir, "bigru")))
+  test = [s for s in treebank_reader.read_all(str(zip_path))
+          if treebank_executor.assign_split(s.sentence_id, cfg.seed, 1 / 3, 0.1) == "test"]
+  counts = served.signatures["from_examples"](examples=tf.constant(
+      [treebank_executor.to_example(s).SerializeToString() for s in test]))
+  expected = counts["correct"].numpy().sum() / sum(len(s.words) for s in test)
+  row = _leaderboard(cfg)["bigru"]
+  assert row["task"] == "tagging" and row["examples"] == len(test)
+  assert row["value"] == pytest.approx(expected, abs=1e-6)
+  tags = serving_client.load(os.path.join(cfg.serving_dir, "bigru")).predict(
+      ["the dog saw a cat ."])["tags"]
+  assert tags.shape == (1, 8) and all(t != b"" for t in tags[0][:6])
+
+
+@pytest.fixture(scope="module")
+def translation(tmp_path_factory):
+  root = tmp_path_factory.mktemp("translation")
+  data_dir = root / "data"
+  data_dir.mkdir()
+  write_pairs(data_dir / "spa-eng.zip", _lines())
+  model = {"trainer": "translator", "cell": "gru", "bidirectional": True, "attention": True,
+           "units": 8, "embedding_dim": 8, "epochs": 2, "batch_size": 1, "learning_rate": 0.01,
+           "beam_width": 2}
+  cfg = config.from_dict({
+      "corpus": "spa_eng", "output_dir": str(root / "out"), "verify_checksums": False,
+      "seed": 1, "split_fractions": [0.6, 0.2, 0.2], "source_length": 5, "target_length": 6,
+      "beam": BEAM, "strategy": STRATEGY,
+      "models": [{"name": "attention", **model, "bleu_floor": 0.0},
+                 {"name": "unreachable", **model, "bleu_floor": 101.0}]})
+  return cfg, runner.run_local(cfg, data_dir), data_dir / "spa-eng.zip"
+
+
+def test_translator_tfma_bleu_is_sacrebleu_of_its_greedy_test_translations(translation):
+  cfg, pushed, zip_path = translation
+  assert list(pushed) == ["attention"]
+  pairs = [(p.source, p.target) for p in parallel_reader.iter_pairs(str(zip_path), "spa_eng")
+           if parallel_executor.split_of(p.source, cfg.split_fractions, cfg.seed) == "test"]
+  sources, references = translator.references_by_source(pairs)
+  hypotheses = translate.translate(os.path.join(cfg.serving_dir, "attention"), sources)
+  expected = seq2seq_decoding.bleu(hypotheses, references).score
+  rows = _leaderboard(cfg)
+  assert rows["attention"]["task"] == "translation"
+  assert rows["attention"]["examples"] == len(pairs)
+  assert rows["attention"]["value"] == pytest.approx(expected, abs=1e-4)
+  assert set(rows["attention"]["bleu"]) >= {"greedy", "beam2", "samples"}  # the Trainer's
+  # the same model figures, but the floor of 101 BLEU is out of reach: evaluated, not pushed
+  assert not rows["unreachable"]["blessed"] and rows["unreachable"]["pushed_version"] is None
+  assert np.isfinite(rows["unreachable"]["value"])
+  assert not os.path.exists(os.path.join(cfg.serving_dir, "unreachable"))
