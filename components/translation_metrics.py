@@ -4,8 +4,13 @@ pairs, from the `translation`, `source` and `reference` strings that the transla
 
 As in the Trainer's bleu.json (trainers.translator.evaluate_bleu): one segment per unique source
 sentence, every target of that source a reference (Tatoeba often has several translations of one
-sentence). Used as MetricConfig(class_name="Bleu", module="components.translation_metrics");
-computed per model, so a baseline model gets its own value (for change thresholds).
+sentence). Used as MetricConfig(class_name="MultiReferenceBleu",
+module="components.translation_metrics"); computed per model, so a baseline model gets its own
+value (for change thresholds).
+
+Not TFMA's own `Bleu`: it scores every example as a segment of its own with the example's label
+as the only reference, so a source with three translations would be three segments, and a
+correct translation matching one of them would be scored against the other two as well.
 """
 from __future__ import annotations
 
@@ -73,11 +78,11 @@ def _computations(name: str, model_name: str = "", output_name: str = "",
       combiner=_BleuCombiner(key))]
 
 
-class Bleu(metric_types.Metric):
+class MultiReferenceBleu(metric_types.Metric):
   """Corpus BLEU (0-100) of the greedy translations: the translators' blessing metric."""
 
   def __init__(self, name: str = "bleu"):
     super().__init__(metric_util.merge_per_key_computations(_computations), name=name)
 
 
-metric_types.register_metric(Bleu)
+metric_types.register_metric(MultiReferenceBleu)

@@ -277,7 +277,8 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   airflow = _build(AirflowConfig, data.pop("airflow", {}) or {}, f"{where}: airflow")
   strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
   text = _build(TextConfig, data.pop("text", {}) or {}, f"{where}: text")
-  models = [_build(ModelConfig, m, f"{where}: models[{i}]")
+  models = [_build(ModelConfig, m, f"{where}: models[{i}]"
+                   + (f" ({m['name']})" if isinstance(m, dict) and "name" in m else ""))
             for i, m in enumerate(data.pop("models", []) or [])]
   cfg = _build(RunConfig, data, where)
   cfg.beam, cfg.strategy, cfg.models, cfg.text = beam, strategy, models, text
@@ -404,6 +405,9 @@ def load(path: Optional[str] = None) -> RunConfig:
     text, where = Path(path).read_text(), str(path)
   try:
     data = yaml.safe_load(text)
+  except yaml.constructor.ConstructorError as e:  # a !!python/... tag: never constructed
+    raise ConfigError(f"{where}: refused: the safe YAML loader does not build this tag ({e})"
+                      ) from e
   except yaml.YAMLError as e:
     raise ConfigError(f"{where}: not valid YAML: {e}") from e
   return from_dict(data, where)

@@ -108,7 +108,7 @@ def tagger_eval_config(model: ModelConfig) -> tfma.EvalConfig:
 
 def translation_eval_config(model: ModelConfig) -> tfma.EvalConfig:
   """Test pairs' corpus BLEU of greedy decoding; blessed at bleu_floor or above."""
-  return _counted_metric_config("Bleu", "components.translation_metrics",
+  return _counted_metric_config("MultiReferenceBleu", "components.translation_metrics",
                                 _gate({"lower_bound": {"value": model.bleu_floor}}))
 
 

@@ -59,9 +59,15 @@ def test_split_fractions_must_be_three_shares_summing_to_one():
 def test_unknown_corpus_lists_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'imbd'.*imdb"):
     config.from_dict({"corpus": "imbd", "models": [{"name": "m"}]})
-  with pytest.raises(config.ConfigError, match=r"unknown corpus 'treebank'; valid names: imdb, "
-                     r"uci_sentences, sarcasm, tinyshakespeare, alice"):  # no pipeline yet
-    config.from_dict({"corpus": "treebank", "models": [{"name": "m"}]})
+  with pytest.raises(config.ConfigError, match=r"unknown corpus 'glove_6b_50d'; valid names: "
+                     r"imdb, uci_sentences, sarcasm, tinyshakespeare, alice, treebank, spa_eng, "
+                     r"fra_eng"):  # in the registry, but no pipeline reads it as a corpus
+    config.from_dict({"corpus": "glove_6b_50d", "models": [{"name": "m"}]})
+
+
+def test_unknown_key_is_an_error_naming_the_model():
+  with pytest.raises(config.ConfigError, match=r"models\[0\] \(m\): unknown key\(s\) \['epochz'\]"):
+    config.from_dict({"models": [{"name": "m", "epochz": 3}]})
 
 
 def test_unknown_key_is_an_error():
@@ -72,6 +78,10 @@ def test_unknown_key_is_an_error():
 def test_yaml_is_parsed_safely(tmp_path):
   path = tmp_path / "c.yaml"
   path.write_text("corpus: !!python/object/apply:os.system ['echo pwned']\n")
+  with pytest.raises(config.ConfigError, match="refused: the safe YAML loader does not build "
+                     "this tag"):
+    config.load(str(path))
+  path.write_text("corpus: [imdb\n")
   with pytest.raises(config.ConfigError, match="not valid YAML"):
     config.load(str(path))
 
@@ -200,7 +210,8 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
       {"name": "gru", "trainer": "translator", "cell": "gru", "bleu_floor": 12.5}]})
   for cfg, fn, transformed, metric in (
       (tagging, pipeline.TAGGER_PREPROCESSING_FN, ["train", "eval"], "TokenAccuracy"),
-      (translation, pipeline.TRANSLATION_PREPROCESSING_FN, ["train", "eval", "test"], "Bleu")):
+      (translation, pipeline.TRANSLATION_PREPROCESSING_FN, ["train", "eval", "test"],
+       "MultiReferenceBleu")):
     components = {c.id: c for c in pipeline.create_pipeline(cfg, "/data").components}
     transform = components["Transform"].exec_properties
     assert transform["preprocessing_fn"] == fn

@@ -129,7 +129,7 @@ def parse_line(line: bytes, dim: int) -> tuple[str, np.ndarray]:
   """`word v1 ... vd` -> (word, float32 [dim]); ValueError says what is wrong (no location)."""
   parts = line.rstrip().split(b" ")
   if len(parts) - 1 != dim:
-    raise ValueError(f"{len(parts) - 1} values, expected {dim}")
+    raise ValueError(f"{len(parts) - 1} values, expected {dim} (the dimension of line 1)")
   try:
     word = parts[0].decode("utf-8")
   except UnicodeDecodeError as e:
