@@ -26,7 +26,11 @@ KEYS = ("translation", "source", "reference")
 
 
 def _text(value) -> str:
-  value = np.asarray(value).reshape(-1)[0]
+  """One example's string (TFMA unbatches before the metrics: arrays of one value)."""
+  value = np.asarray(value).reshape(-1)
+  if value.size != 1:
+    raise ValueError(f"Bleu expects one string per example, got {value.size}")
+  value = value[0]
   return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 

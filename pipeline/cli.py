@@ -124,6 +124,13 @@ def cmd_score_lm(args) -> int:
   return 0
 
 
+def _positive_int(text: str) -> int:
+  value = int(text)
+  if value < 1:
+    raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+  return value
+
+
 def build_parser() -> argparse.ArgumentParser:
   parser = argparse.ArgumentParser(prog="textzoo", description=__doc__)
   sub = parser.add_subparsers(dest="command", required=True)
@@ -196,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
   trans = sub.add_parser("translate", help="translate English sentences with a served translator")
   trans.add_argument("--model", required=True,
                      help="serving/<model> (newest version) or a version directory")
-  trans.add_argument("--beam", type=int, default=1,
+  trans.add_argument("--beam", type=_positive_int, default=1,
                      help="1: greedy (default); k > 1: beam search of width k")
   trans.add_argument("--alpha", type=float, default=1.0,
                      help="beam length normalisation: log-probability / length ** alpha")

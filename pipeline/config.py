@@ -37,6 +37,13 @@ LR_DECAYS = ("constant", "cosine")
 SEQUENCE_FEATURES = ("word_ids", "subword_ids")
 EMBEDDINGS = ("onehot", "learned", "glove")
 CELLS = ("lstm", "gru")
+# The model keys a translator reads (trainers.translator.TranslatorConfig + the common ones), and
+# its defaults where they differ from the classifiers' (ModelConfig's).
+TRANSLATOR_KEYS = ("name", "trainer", "epochs", "batch_size", "learning_rate", "seed_figure",
+                   "cell", "bidirectional", "attention", "units", "embedding_dim", "beam_width",
+                   "length_alpha", "unk_penalty", "max_decode_length", "bleu_examples",
+                   "bleu_floor")
+TRANSLATOR_DEFAULTS = {"bidirectional": False, "units": 256, "embedding_dim": 128}
 
 
 class ConfigError(ValueError):
@@ -277,6 +284,7 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   airflow = _build(AirflowConfig, data.pop("airflow", {}) or {}, f"{where}: airflow")
   strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
   text = _build(TextConfig, data.pop("text", {}) or {}, f"{where}: text")
+  data_models = data.get("models") or []
   models = [_build(ModelConfig, m, f"{where}: models[{i}]"
                    + (f" ({m['name']})" if isinstance(m, dict) and "name" in m else ""))
             for i, m in enumerate(data.pop("models", []) or [])]
@@ -302,9 +310,7 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
     if m.trainer in SEQUENCE_TRAINERS:
       _check_sequence_model(cfg, m, f"{where}: models[{i}] ({m.name})")
     if m.trainer == "translator":
-      _choice(m.cell, CELLS, "cell", f"{where}: models[{i}] ({m.name})")
-      if m.beam_width < 1:
-        raise ConfigError(f"{where}: models[{i}] ({m.name}): beam_width must be >= 1")
+      _check_translator(m, data_models[i], f"{where}: models[{i}] ({m.name})")
     if m.trainer == "hub_classifier" and not m.hub_handle:
       raise ConfigError(f"{where}: models[{i}] ({m.name}): hub_classifier needs hub_handle (a "
                         "TF-Hub handle or a SavedModel directory)")
@@ -321,6 +327,12 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
                       f"{cfg.split_fractions}")
   if not 0 < cfg.sample_percent <= 100:
     raise ConfigError(f"{where}: sample_percent must be in (0, 100], got {cfg.sample_percent}")
+  if cfg.task == "translation" and cfg.split_fractions is not None and min(
+      cfg.split_fractions) <= 0:
+    raise ConfigError(f"{where}: the translators need pairs in every split; split_fractions "
+                      f"{cfg.split_fractions} has an empty share")
+  if cfg.sequence_length < 0:
+    raise ConfigError(f"{where}: sequence_length must be >= 0, got {cfg.sequence_length}")
   if min(cfg.source_top_k, cfg.target_top_k, cfg.source_length, cfg.target_length) < 1:
     raise ConfigError(f"{where}: source_top_k, target_top_k, source_length and target_length "
                       "must be >= 1")
@@ -341,6 +353,21 @@ def _check_sequence_model(cfg: RunConfig, m: ModelConfig, where: str) -> None:
                       "subword_sequence_length (or sequence_length)")
   if m.embedding == "glove" and m.sequence_feature != "word_ids":
     raise ConfigError(f"{where}: GloVe rows exist for words, not subwords; use word_ids")
+
+
+def _check_translator(m: ModelConfig, given: dict, where: str) -> None:
+  """A key the translator does not read is an error (it would change nothing but the cache);
+  keys left out take the translator's defaults."""
+  ignored = sorted(set(given) - set(TRANSLATOR_KEYS))
+  if ignored:
+    raise ConfigError(f"{where}: the translator does not read {ignored}; its keys: "
+                      f"{', '.join(TRANSLATOR_KEYS)}")
+  for key, value in TRANSLATOR_DEFAULTS.items():
+    if key not in given:
+      setattr(m, key, value)
+  _choice(m.cell, CELLS, "cell", where)
+  if m.beam_width < 2:
+    raise ConfigError(f"{where}: beam_width must be >= 2 (greedy decoding is always scored)")
 
 
 def _check_beam_profile(beam: BeamConfig, where: str) -> None:

@@ -28,7 +28,7 @@ from components.parallel_example_gen.component import ParallelExampleGen
 from components.sentence_example_gen.component import SentenceExampleGen
 from components.text_example_gen.component import TextExampleGen
 from components.treebank_example_gen.component import TreebankExampleGen
-from pipeline.config import SEQUENCE_TRAINERS, ModelConfig, RunConfig
+from pipeline.config import SEQUENCE_TRAINERS, TRANSLATOR_KEYS, ModelConfig, RunConfig
 
 PREPROCESSING_FN = "components.preprocessing.preprocessing_fn"
 CHAR_PREPROCESSING_FN = "components.char_preprocessing.preprocessing_fn"
@@ -116,13 +116,16 @@ def translation_eval_config(model: ModelConfig) -> tfma.EvalConfig:
 # changing them does not invalidate the Trainer's cache.
 _NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure", "bleu_floor")
 # Only the translator reads these (kept out of the others' custom_config, so their cache stays).
-_TRANSLATOR_KEYS = ("attention", "beam_width", "length_alpha", "unk_penalty",
-                    "max_decode_length", "bleu_examples")
+_TRANSLATOR_ONLY = ("attention", "beam_width", "length_alpha", "unk_penalty", "max_decode_length",
+                    "bleu_examples")
 
 
 def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
-  skip = _NOT_FOR_TRAINER + (() if model.trainer == "translator" else _TRANSLATOR_KEYS)
-  config = {k: v for k, v in dataclasses.asdict(model).items() if k not in skip}
+  config = {k: v for k, v in dataclasses.asdict(model).items() if k not in _NOT_FOR_TRAINER}
+  if model.trainer == "translator":
+    config = {k: v for k, v in config.items() if k in TRANSLATOR_KEYS}
+  else:
+    config = {k: v for k, v in config.items() if k not in _TRANSLATOR_ONLY}
   if cfg.task == "char_lm":
     config["window_length"] = cfg.text.window_length
   return {**config, "model_name": model.name, "seed": cfg.seed, "strategy": cfg.strategy.name,

@@ -193,7 +193,10 @@ def test_sentence_corpora_take_split_fractions():
 
 @pytest.mark.parametrize("model, extra, message", [
     ({"trainer": "translator", "cell": "rnn"}, {}, r"\(m\): unknown cell 'rnn'"),
-    ({"trainer": "translator", "beam_width": 0}, {}, r"\(m\): beam_width must be >= 1"),
+    ({"trainer": "translator", "beam_width": 1}, {}, r"\(m\): beam_width must be >= 2"),
+    ({"trainer": "translator", "dropout": 0.2}, {},
+     r"\(m\): the translator does not read \['dropout'\]"),
+    ({"trainer": "translator"}, {"split_fractions": [0.9, 0.1, 0]}, r"has an empty share"),
     ({"trainer": "translator"}, {"target_length": 0}, r"target_length must be >= 1"),
     ({"trainer": "pos_tagger"}, {}, r"model trainer for corpus spa_eng .* valid names: translator"),
 ])
@@ -225,7 +228,11 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
   assert gated["threshold"]["value_threshold"]["lower_bound"] == 12.5
   # Only the translator's custom_config carries the decoding keys: the other trainers' caches
   # are unaffected by them.
-  assert "beam_width" in pipeline.trainer_config(translation, translation.models[0])
+  translator_config = pipeline.trainer_config(translation, translation.models[0])
+  assert translator_config["beam_width"] == 3 and "dropout" not in translator_config
+  # keys left out take the translator's defaults, not the classifiers'
+  assert (translator_config["bidirectional"], translator_config["units"],
+          translator_config["embedding_dim"]) == (False, 256, 128)
   assert "beam_width" not in pipeline.trainer_config(tagging, tagging.models[0])
 
 
