@@ -146,3 +146,27 @@ def test_report_matches_evaluation_artifacts(run):
   history = json.load(open(os.path.join(os.path.dirname(rows["bow_unigram_binary"]["curves"]),
                                         "history.json")))["history"]
   assert {"loss", "val_loss", "accuracy", "val_accuracy"} <= set(history)
+
+
+def test_model_worse_than_the_blessed_one_is_not_pushed(run):
+  """A deliberately broken retrain (learning rate 0: the initial random weights) of the pushed
+  model clears its floor of 0 but not the comparison with the last blessed model: not blessed,
+  not pushed, and the version already serving stays the only one. Runs last: it adds a run."""
+  import tensorflow_model_analysis as tfma
+  cfg, data_dir, pushed = run
+  broken = config.from_dict({
+      "output_dir": cfg.output_dir, "verify_checksums": False, "unigram_top_k": 100,
+      "bigram_top_k": 200, "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
+      "strategy": {"name": "mirrored", "cpu_devices": 2},
+      "models": [{**MODELS[0], "learning_rate": 0.0}]})
+  assert runner.run_local(broken, data_dir) == {"bow_unigram_binary": pushed["bow_unigram_binary"]}
+  evaluation = os.path.join(cfg.pipeline_root, "Evaluator.bow_unigram_binary", "evaluation")
+  first, latest = sorted((os.path.join(evaluation, d) for d in os.listdir(evaluation)),
+                         key=lambda d: int(os.path.basename(d)))
+  validation = tfma.load_validation_result(latest)
+  assert not validation.validation_ok
+  [failure] = validation.metric_validations_per_slice[0].failures
+  assert failure.metric_key.name == "binary_accuracy" and failure.metric_key.is_diff
+  accuracy = {d: dict(tfma.load_eval_result(d).slicing_metrics)[()][""][""]["binary_accuracy"][
+      "doubleValue"] for d in (first, latest)}
+  assert accuracy[latest] < accuracy[first]
