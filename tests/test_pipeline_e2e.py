@@ -161,8 +161,9 @@ def test_model_worse_than_the_blessed_one_is_not_pushed(run):
       "models": [{**MODELS[0], "learning_rate": 0.0}]})
   assert runner.run_local(broken, data_dir) == {"bow_unigram_binary": pushed["bow_unigram_binary"]}
   evaluation = os.path.join(cfg.pipeline_root, "Evaluator.bow_unigram_binary", "evaluation")
-  first, latest = sorted((os.path.join(evaluation, d) for d in os.listdir(evaluation)),
-                         key=lambda d: int(os.path.basename(d)))
+  runs = sorted((os.path.join(evaluation, d) for d in os.listdir(evaluation)),
+                key=lambda d: int(os.path.basename(d)))
+  first, latest = runs[0], runs[-1]  # the first blessed evaluation, the broken model's
   validation = tfma.load_validation_result(latest)
   assert not validation.validation_ok
   [failure] = validation.metric_validations_per_slice[0].failures
