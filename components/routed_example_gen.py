@@ -1,9 +1,12 @@
-"""What ImdbExampleGen and TextExampleGen share: they read one source once and route every
-record to train, eval or test themselves, so all three input splits name the same file pattern,
-and their settings travel as a Struct in the ExampleGen's CustomConfig."""
+"""What textzoo's ExampleGens share: they read one source once and route every record to train,
+eval or test themselves, so all three input splits name the same file pattern, and their
+settings travel as a Struct in the ExampleGen's CustomConfig."""
 from __future__ import annotations
 
-from typing import Any, Dict
+import os
+from typing import Any, Callable, Dict
+
+import apache_beam as beam
 
 from google.protobuf import any_pb2, struct_pb2
 from tfx.proto import example_gen_pb2
@@ -45,3 +48,16 @@ def source_pattern(exec_properties: Dict[str, Any], component: str, what: str) -
     raise ValueError(f"{component} needs input splits train, eval and test naming the same "
                      f"{what}; got {[(s.name, s.pattern) for s in config.splits]}")
   return patterns.pop()
+
+
+def source_path(exec_properties: Dict[str, Any], component: str, what: str) -> str:
+  """input_base joined with the one source pattern (source_pattern)."""
+  return os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY],
+                      source_pattern(exec_properties, component, what))
+
+
+def route(keyed: beam.PCollection, to_example: Callable) -> Dict[str, beam.PCollection]:
+  """(split name, record) pairs -> {split name: tf.Examples of its records}."""
+  parts = keyed | "Route" >> beam.Partition(lambda kv, _n: SPLITS.index(kv[0]), len(SPLITS))
+  return {name: parts[i] | f"ToExample[{name}]" >> beam.Map(lambda kv: to_example(kv[1]))
+          for i, name in enumerate(SPLITS)}

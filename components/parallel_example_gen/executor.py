@@ -101,11 +101,6 @@ def _ReadPairs(pipeline: beam.Pipeline, zip_path: str, corpus_format: str):  # p
           | "Spread" >> beam.Reshuffle())
 
 
-def _zip_path(exec_properties: Dict[str, Any]) -> str:
-  pattern = routed_example_gen.source_pattern(exec_properties, _NAMESPACE, "zip")
-  return os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], pattern)
-
-
 @beam.ptransform_fn
 @beam.typehints.with_output_types(tf.train.Example)
 def _PairsToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
@@ -127,7 +122,7 @@ class Executor(BaseExampleGenExecutor):
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     p = params(exec_properties)
-    zip_path = _zip_path(exec_properties)
+    zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
     split = (pipeline
              | "Read" >> _ReadPairs(zip_path, p["corpus_format"])
              | "Split" >> beam.ParDo(_AssignSplit(p["split_fractions"], p["split_seed"])))
@@ -135,6 +130,4 @@ class Executor(BaseExampleGenExecutor):
          | "Count" >> beam.combiners.Count.PerKey()
          | "Gather" >> beam.combiners.ToList()
          | "Log" >> beam.Map(log_counts, zip_path))
-    parts = split | "Route" >> beam.Partition(lambda kv, _n: SPLITS.index(kv[0]), len(SPLITS))
-    return {name: parts[i] | f"ToExample[{name}]" >> beam.Map(lambda kv: to_example(kv[1]))
-            for i, name in enumerate(SPLITS)}
+    return routed_example_gen.route(split, to_example)

@@ -194,11 +194,6 @@ def _SplitRecords(records, fractions: Sequence[float], seed: int, zip_path: str)
   return cuts.split
 
 
-def _zip_path(exec_properties: Dict[str, Any]) -> str:
-  pattern = routed_example_gen.source_pattern(exec_properties, _NAMESPACE, "zip")
-  return os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], pattern)
-
-
 @beam.ptransform_fn
 @beam.typehints.with_output_types(tf.train.Example)
 def _SentencesToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  # pylint: disable=invalid-name
@@ -220,10 +215,8 @@ class Executor(BaseExampleGenExecutor):
   def GenerateExamplesByBeam(self, pipeline: beam.Pipeline,
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     p = params(exec_properties)
-    zip_path = _zip_path(exec_properties)
-    parts = (pipeline
+    zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
+    split = (pipeline
              | "Read" >> _ReadRecords(zip_path, p["corpus_format"])
-             | "Split" >> _SplitRecords(p["split_fractions"], p["split_seed"], zip_path)
-             | "Route" >> beam.Partition(lambda kv, _n: SPLITS.index(kv[0]), len(SPLITS)))
-    return {name: parts[i] | f"ToExample[{name}]" >> beam.Map(lambda kv: to_example(kv[1]))
-            for i, name in enumerate(SPLITS)}
+             | "Split" >> _SplitRecords(p["split_fractions"], p["split_seed"], zip_path))
+    return routed_example_gen.route(split, to_example)
