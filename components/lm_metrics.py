@@ -7,12 +7,15 @@ computed per model, so a baseline model gets its own value (for change threshold
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Dict, Iterable
 
 import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+from components import metric_computations
 
 PREDICTION_KEY = "cross_entropy"
 _TRANSFORMS = {"nats": lambda x: x, "bits": lambda x: x / math.log(2), "exp": math.exp}
@@ -46,40 +49,30 @@ class _MeanCrossEntropy(beam.CombineFn):
     return {self._key: _TRANSFORMS[self._unit](mean)}
 
 
-def _computations(name: str, unit: str, model_name: str = "", output_name: str = "",
-                  example_weighted: bool = False) -> metric_types.MetricComputations:
-  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
-                               example_weighted=example_weighted)
-  return [metric_types.MetricComputation(
-      keys=[key],
-      preprocessors=[metric_types.StandardMetricInputsPreprocessor(
-          include_default_inputs=True, model_names=[model_name] if model_name else None,
-          output_names=[output_name] if output_name else None)],
-      combiner=_MeanCrossEntropy(key, unit))]
+def _computations(unit: str):
+  return metric_util.merge_per_key_computations(functools.partial(
+      metric_computations.per_key, functools.partial(_MeanCrossEntropy, unit=unit)))
 
 
 class CrossEntropy(metric_types.Metric):
   """Mean cross-entropy in nats per character."""
 
   def __init__(self, name: str = "cross_entropy"):
-    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
-                     unit="nats")
+    super().__init__(_computations("nats"), name=name)
 
 
 class BitsPerChar(metric_types.Metric):
   """Mean cross-entropy in bits per character."""
 
   def __init__(self, name: str = "bits_per_char"):
-    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
-                     unit="bits")
+    super().__init__(_computations("bits"), name=name)
 
 
 class Perplexity(metric_types.Metric):
   """exp(mean cross-entropy in nats per character): the blessing metric, lower is better."""
 
   def __init__(self, name: str = "perplexity"):
-    super().__init__(metric_util.merge_per_key_computations(_computations), name=name,
-                     unit="exp")
+    super().__init__(_computations("exp"), name=name)
 
 
 for _metric in (CrossEntropy, BitsPerChar, Perplexity):

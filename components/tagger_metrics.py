@@ -8,11 +8,14 @@ so a baseline model gets its own value (for change thresholds).
 """
 from __future__ import annotations
 
+import functools
 from typing import Dict, Iterable
 
 import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+from components import metric_computations
 
 CORRECT_KEY, TOKENS_KEY = "correct", "tokens"
 
@@ -45,23 +48,12 @@ class _TokenAccuracyCombiner(beam.CombineFn):
     return {self._key: acc[0] / acc[1] if acc[1] else float("nan")}
 
 
-def _computations(name: str, model_name: str = "", output_name: str = "",
-                  example_weighted: bool = False) -> metric_types.MetricComputations:
-  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
-                               example_weighted=example_weighted)
-  return [metric_types.MetricComputation(
-      keys=[key],
-      preprocessors=[metric_types.StandardMetricInputsPreprocessor(
-          include_default_inputs=True, model_names=[model_name] if model_name else None,
-          output_names=[output_name] if output_name else None)],
-      combiner=_TokenAccuracyCombiner(key))]
-
-
 class TokenAccuracy(metric_types.Metric):
   """Correctly tagged words / words over the evaluated sentences: the blessing metric."""
 
   def __init__(self, name: str = "token_accuracy"):
-    super().__init__(metric_util.merge_per_key_computations(_computations), name=name)
+    super().__init__(metric_util.merge_per_key_computations(
+        functools.partial(metric_computations.per_key, _TokenAccuracyCombiner)), name=name)
 
 
 metric_types.register_metric(TokenAccuracy)

@@ -14,11 +14,14 @@ correct translation matching one of them would be scored against the other two a
 """
 from __future__ import annotations
 
+import functools
 from typing import Dict, Iterable
 
 import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
+
+from components import metric_computations
 
 from trainers import seq2seq_decoding
 
@@ -70,23 +73,12 @@ class _BleuCombiner(beam.CombineFn):
     return {self._key: float(score.score)}
 
 
-def _computations(name: str, model_name: str = "", output_name: str = "",
-                  example_weighted: bool = False) -> metric_types.MetricComputations:
-  key = metric_types.MetricKey(name=name, model_name=model_name, output_name=output_name,
-                               example_weighted=example_weighted)
-  return [metric_types.MetricComputation(
-      keys=[key],
-      preprocessors=[metric_types.StandardMetricInputsPreprocessor(
-          include_default_inputs=True, model_names=[model_name] if model_name else None,
-          output_names=[output_name] if output_name else None)],
-      combiner=_BleuCombiner(key))]
-
-
 class MultiReferenceBleu(metric_types.Metric):
   """Corpus BLEU (0-100) of the greedy translations: the translators' blessing metric."""
 
   def __init__(self, name: str = "bleu"):
-    super().__init__(metric_util.merge_per_key_computations(_computations), name=name)
+    super().__init__(metric_util.merge_per_key_computations(
+        functools.partial(metric_computations.per_key, _BleuCombiner)), name=name)
 
 
 metric_types.register_metric(MultiReferenceBleu)
