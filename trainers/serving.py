@@ -35,13 +35,14 @@ def with_dummies(features: dict, raw_spec: dict, batch) -> dict:
   return {**{k: _dummy(s, batch) for k, s in raw_spec.items() if k not in features}, **features}
 
 
-def raw_features_from_text(text: tf.Tensor, raw_spec: dict) -> dict:
-  spec = raw_spec[TEXT_KEY]
+def raw_features_from_text(text: tf.Tensor, raw_spec: dict, key: str = TEXT_KEY) -> dict:
+  """[batch] strings as the raw feature `key` (in its spec's form), the others as placeholders."""
+  spec = raw_spec[key]
   if isinstance(spec, tf.io.FixedLenFeature):
     text_feature = tf.reshape(text, [-1] + list(spec.shape) if spec.shape else [-1])
   else:
     text_feature = tf.sparse.from_dense(tf.reshape(text, [-1, 1]))
-  return with_dummies({TEXT_KEY: text_feature}, raw_spec, tf.shape(text)[0])
+  return with_dummies({key: text_feature}, raw_spec, tf.shape(text)[0])
 
 
 class ServingModule(tf.Module):

@@ -42,14 +42,9 @@ class TranslatorModule(tf.Module):
     self._state_sizes = [s.shape[-1] for s in self.encoder.outputs[1:]]
 
   def _source_ids(self, text):
-    raw = {"source": tf.reshape(text, [-1])}
-    batch = tf.shape(text)[0]
-    for key, spec in self._raw_spec.items():  # target: not an input to serving
-      if key != "source":
-        raw[key] = serving._dummy(spec, batch)  # pylint: disable=protected-access
-    if isinstance(self._raw_spec["source"], tf.io.FixedLenFeature):
-      raw["source"] = tf.reshape(text, [-1] + list(self._raw_spec["source"].shape))
-    return self.tft_layer(raw)["source_ids"]
+    """English strings -> source ids (the target, not an input to serving, a placeholder)."""
+    return self.tft_layer(serving.raw_features_from_text(text, self._raw_spec, "source"))[
+        "source_ids"]
 
   def _encode(self, text):
     source_ids = self._source_ids(text)
