@@ -42,7 +42,7 @@ CELLS = ("lstm", "gru")
 TRANSLATOR_KEYS = ("name", "trainer", "epochs", "batch_size", "learning_rate", "seed_figure",
                    "cell", "bidirectional", "attention", "units", "embedding_dim", "beam_width",
                    "length_alpha", "unk_penalty", "max_decode_length", "bleu_examples",
-                   "bleu_floor")
+                   "bleu_floor", "sampled_softmax")
 TRANSLATOR_DEFAULTS = {"bidirectional": False, "units": 256, "embedding_dim": 128}
 
 
@@ -91,6 +91,7 @@ class ModelConfig:
   max_decode_length: int = 0      # 0: the Transform's target_length
   bleu_examples: int = 1000       # test sources the Trainer decodes for bleu.json (0: all)
   bleu_floor: float = 20.0        # translators: not blessed below this test BLEU (greedy)
+  sampled_softmax: int = 0        # training loss over this many sampled target words (0: all)
 
 
 @dataclasses.dataclass
@@ -368,6 +369,8 @@ def _check_translator(m: ModelConfig, given: dict, where: str) -> None:
   _choice(m.cell, CELLS, "cell", where)
   if m.beam_width < 2:
     raise ConfigError(f"{where}: beam_width must be >= 2 (greedy decoding is always scored)")
+  if m.sampled_softmax < 0:
+    raise ConfigError(f"{where}: sampled_softmax must be >= 0 (0: the full softmax)")
 
 
 def _check_beam_profile(beam: BeamConfig, where: str) -> None:

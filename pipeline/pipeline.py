@@ -117,7 +117,7 @@ def translation_eval_config(model: ModelConfig) -> tfma.EvalConfig:
 _NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure", "bleu_floor")
 # Only the translator reads these (kept out of the others' custom_config, so their cache stays).
 _TRANSLATOR_ONLY = ("attention", "beam_width", "length_alpha", "unk_penalty", "max_decode_length",
-                    "bleu_examples")
+                    "bleu_examples", "sampled_softmax")
 
 
 def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:

@@ -31,7 +31,7 @@ def test_compiled_model_loss_is_the_mean_over_real_tokens():
   """No second (Keras-propagated) mask scales the loss: evaluate() equals the hand mean."""
   config = translator.TranslatorConfig(units=4, embedding_dim=3, attention=True,
                                        bidirectional=True)
-  model = translator.build_model(config, 9, 8, 4, 5)
+  model = translator.build_model(config, 9, 8)
   src = np.array([[4, 5, 0, 0], [6, 7, 8, 0]])
   dec_in = np.array([[2, 4, 5, 0, 0], [2, 6, 0, 0, 0]])
   dec_out = np.array([[4, 5, 3, 0, 0], [6, 3, 0, 0, 0]])
@@ -49,7 +49,7 @@ def _handset_model(table: dict) -> translator.keras.Model:
   holds the log-probabilities."""
   v = 6
   config = translator.TranslatorConfig(cell="gru", units=v, embedding_dim=v)
-  model = translator.build_model(config, 5, v, 3, 4)
+  model = translator.build_model(config, 5, v)
   model.get_layer("target_embedding").set_weights([10 * np.eye(v)])
   gru = model.get_layer("decoder")
   kernel, recurrent, bias = (np.zeros_like(w) for w in gru.get_weights())
@@ -128,7 +128,7 @@ def test_one_train_step_on_two_replicas_and_stepwise_decoding_matches(variant):
   assert strategy.num_replicas_in_sync == 2
   config = translator.TranslatorConfig(units=6, embedding_dim=4, **VARIANTS[variant])
   with strategy.scope():
-    model = translator.build_model(config, 10, 10, 4, 5, learning_rate=0.01)
+    model = translator.build_model(config, 10, 10, learning_rate=0.01)
   before = [w.copy() for w in model.get_weights()]
   history = model.fit(_pairs_dataset(4), epochs=1, verbose=0)
   assert np.isfinite(history.history["loss"][0])
@@ -163,3 +163,45 @@ def test_detokenize_drops_reserved_ids_but_shows_unknown_words():
   vocab = list(tp.RESERVED) + ["me", "gusta"]
   assert seq2seq_decoding.detokenize([4, 1, 5], vocab) == "me [UNK] gusta"
   assert seq2seq_decoding.detokenize([0, 2, 4, 3], vocab) == "me"
+
+
+def test_trim_padding_cuts_only_columns_that_are_padding_in_every_row():
+  src = tf.constant([[4, 5, 0, 0, 0], [6, 0, 0, 0, 0]], tf.int64)
+  dec_in = tf.constant([[2, 4, 5, 0, 0, 0], [2, 6, 7, 8, 0, 0]], tf.int64)
+  dec_out = tf.constant([[4, 5, 3, 0, 0, 0], [6, 7, 8, 3, 0, 0]], tf.int64)
+  (s, d), t = translator.trim_padding((src, dec_in), dec_out)
+  np.testing.assert_array_equal(s, src[:, :2])
+  np.testing.assert_array_equal(d, dec_in[:, :4])
+  np.testing.assert_array_equal(t, dec_out[:, :4])
+
+
+@pytest.mark.parametrize("variant", ["bilstm_attention", "gru"])
+def test_trimmed_batch_gives_the_padded_batch_probabilities(variant):
+  """Source padding is masked, target padding only follows the sentence: cutting both leaves
+  every real position's prediction as it was."""
+  config = translator.TranslatorConfig(units=5, embedding_dim=3, **VARIANTS[variant])
+  model = translator.build_model(config, 10, 9)
+  (src, dec_in), dec_out = next(iter(_pairs_dataset(2)))
+  pad = lambda x, n: np.pad(x.numpy(), [(0, 0), (0, n)])
+  padded = model.predict([pad(src, 3), pad(dec_in, 4)], verbose=0)
+  (s, d), t = translator.trim_padding((src, dec_in), dec_out)
+  trimmed = model.predict([s, d], verbose=0)
+  real = t.numpy() != 0
+  np.testing.assert_allclose(trimmed[real], padded[:, :t.shape[1]][real], atol=1e-6)
+
+
+def test_sampled_softmax_trains_the_output_layer_and_evaluates_with_the_full_softmax():
+  strategy = strategy_lib.make_strategy("mirrored", 2)
+  config = translator.TranslatorConfig(units=8, embedding_dim=4, sampled_softmax=3,
+                                       bidirectional=True, attention=True)
+  with strategy.scope():
+    model = translator.build_model(config, 10, 10, learning_rate=0.02, seed=1)
+  kernel = model.get_layer("next_word").get_weights()[0].copy()
+  before = model.evaluate(_pairs_dataset(4), verbose=0, return_dict=True)
+  history = model.fit(_pairs_dataset(4), epochs=40, verbose=0)
+  assert "token_accuracy" not in history.history  # no full softmax in training
+  assert not np.allclose(kernel, model.get_layer("next_word").get_weights()[0])
+  after = model.evaluate(_pairs_dataset(4), verbose=0, return_dict=True)
+  # Full-softmax loss and accuracy over the real tokens, the sampled loss having trained them.
+  assert after["loss"] < before["loss"] / 4
+  assert after["token_accuracy"] == 1.0

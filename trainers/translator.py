@@ -9,8 +9,17 @@ Variants (custom_config):
                                                  (keras.layers.Attention, source padding masked);
                                                  the context is concatenated to it before the softmax
   cell gru                                   (d) the same with GRUs (seed 003's en->fr model)
-Sizes: units, embedding_dim; vocabularies and lengths come from the Transform
-(components.translation_preprocessing).
+Sizes: units, embedding_dim; vocabularies come from the Transform
+(components.translation_preprocessing). The model takes any sequence length: training batches
+hold sentences of similar length (tf.data bucketing), cut to their longest one, so a batch of
+7-word sentences costs 8 decoder steps, not the Transform's 22 (Tatoeba's median is 7 words).
+
+sampled_softmax k > 0: training never builds the full softmax over the target vocabulary; its
+loss is TF's sampled_softmax_loss against k words drawn log-uniformly (the vocabulary is sorted
+by frequency). The output layer dominates a step (the attention model's 1 024-wide features x
+8 004 words), so this makes a step several times cheaper. Evaluation (val_loss, token accuracy)
+and decoding use the full softmax; the training loss is the sampled estimate, and the training
+token accuracy is not computed.
 
 The source embedding masks padding (the encoder's final state is that of the last real word).
 The decoder's does not need to: its padding only follows the sentence, so no real position sees
@@ -55,6 +64,7 @@ class TranslatorConfig:
   unk_penalty: float = 0.0
   max_decode_length: int = 0    # 0: the Transform's target length
   bleu_examples: int = 1000     # unique test sources scored (0: all)
+  sampled_softmax: int = 0      # training loss over this many sampled words (0: full softmax)
 
   @classmethod
   def from_fn_args(cls, fn_args) -> "TranslatorConfig":
@@ -106,22 +116,67 @@ def _encode(layers: dict, source_ids):
 
 
 def _decode(layers: dict, target_ids, states, encoder_outputs, source_ids):
-  """Decoder layers over target ids from the given states -> (probabilities, new states)."""
+  """Decoder layers over target ids from the given states -> (features, new states); the
+  features (the decoder output, with the attention context if any) feed next_word."""
   sequence, *states = layers["decoder"](layers["target_embedding"](target_ids),
                                         initial_state=states)
   if "attention" in layers:
     source_mask = keras.ops.not_equal(source_ids, tp.PAD_ID)
     context = layers["attention"]([sequence, encoder_outputs], mask=[None, source_mask])
     sequence = keras.ops.concatenate([sequence, context], axis=-1)
-  return layers["next_word"](sequence), states
+  return sequence, states
 
 
 _LAYERS = ("source_embedding", "encoder", "target_embedding", "decoder", "attention", "next_word")
 
 
+class Seq2Seq(keras.Model):
+  """body: (source_ids, decoder_input_ids) -> decoder features [b, Lt, D]; next_word: the
+  softmax over the target vocabulary. Called in training with sampled > 0, it returns the
+  features, and the loss is a sampled softmax over next_word's weights."""
+
+  def __init__(self, body: keras.Model, next_word: keras.layers.Dense, sampled: int = 0,
+               seed: int = 0, **kwargs):
+    super().__init__(**kwargs)
+    self.body, self.next_word, self.sampled, self.seed = body, next_word, sampled, seed
+    # Set while tracing a call: whether it returned features (train_step's compute_metrics
+    # then has no probabilities to score).
+    self._returned_features = False
+
+  def call(self, inputs, training=False):
+    features = self.body(inputs, training=training)
+    self._returned_features = bool(training and self.sampled)
+    return features if self._returned_features else self.next_word(features)
+
+  def get_layer(self, name=None, index=None):
+    return self.next_word if name == self.next_word.name else self.body.get_layer(name, index)
+
+  def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    if not self._returned_features:
+      return super().compute_loss(x, y, y_pred, sample_weight, training)
+    real = tf.not_equal(y, tp.PAD_ID)
+    vocab = self.next_word.units
+    losses = tf.nn.sampled_softmax_loss(
+        tf.transpose(self.next_word.kernel), self.next_word.bias,
+        tf.cast(tf.boolean_mask(y, real), tf.int64)[:, None], tf.boolean_mask(y_pred, real),
+        num_sampled=min(self.sampled, vocab - 1), num_classes=vocab, seed=self.seed)
+    loss = tf.math.divide_no_nan(tf.reduce_sum(losses), tf.cast(tf.size(losses), tf.float32))
+    # As Keras scales its losses: each replica's share of the summed gradient.
+    return loss / tf.distribute.get_strategy().num_replicas_in_sync
+
+  def compute_metrics(self, x, y, y_pred, sample_weight=None):
+    if not self._returned_features:
+      return super().compute_metrics(x, y, y_pred, sample_weight)
+    if not self._compile_metrics.built:  # Keras builds them from probabilities, never seen here
+      probabilities = keras.KerasTensor((*y_pred.shape[:-1], self.next_word.units))
+      self._compile_metrics.build(y, probabilities)
+    return {"loss": self._loss_tracker.result()}
+
+
 def build_model(config: TranslatorConfig, source_vocab: int, target_vocab: int,
-                source_length: int, target_length: int, learning_rate: float = 0.001):
-  """(source_ids [b, Ls], decoder_input_ids [b, Lt]) -> next-word probabilities [b, Lt, V]."""
+                learning_rate: float = 0.001, seed: int = 0) -> Seq2Seq:
+  """(source_ids [b, Ls], decoder_input_ids [b, Lt]) -> next-word probabilities [b, Lt, V],
+  any lengths Ls, Lt."""
   layers = {
       "source_embedding": keras.layers.Embedding(source_vocab, config.embedding_dim,
                                                  mask_zero=True, name="source_embedding"),
@@ -131,15 +186,18 @@ def build_model(config: TranslatorConfig, source_vocab: int, target_vocab: int,
       "target_embedding": keras.layers.Embedding(target_vocab, config.embedding_dim,
                                                  name="target_embedding"),
       "decoder": _rnn(config.cell, config.units * (2 if config.bidirectional else 1),
-                      name="decoder"),
-      "next_word": keras.layers.Dense(target_vocab, activation="softmax", name="next_word")}
+                      name="decoder")}
   if config.attention:
     layers["attention"] = keras.layers.Attention(name="attention")
-  source_ids = keras.Input((source_length,), dtype="int64", name="source_ids")
-  target_ids = keras.Input((target_length,), dtype="int64", name="decoder_input_ids")
+  source_ids = keras.Input((None,), dtype="int64", name="source_ids")
+  target_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
   encoder_outputs, states = _encode(layers, source_ids)
-  probabilities, _ = _decode(layers, target_ids, states, encoder_outputs, source_ids)
-  model = keras.Model([source_ids, target_ids], probabilities)
+  features, _ = _decode(layers, target_ids, states, encoder_outputs, source_ids)
+  next_word = keras.layers.Dense(target_vocab, activation="softmax", name="next_word")
+  next_word.build(features.shape)
+  model = Seq2Seq(keras.Model([source_ids, target_ids], features, name="body"), next_word,
+                  config.sampled_softmax, seed)
+  model([source_ids, target_ids])
   model.compile(optimizer=keras.optimizers.Nadam(learning_rate), loss=MaskedSparseCrossentropy(),
                 metrics=[MaskedAccuracy()])
   return model
@@ -150,34 +208,58 @@ def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     encoder: source_ids [b, Ls] -> [encoder_outputs [b, Ls, D], *states [b, units]]
     step:    [token [b, 1], *states, encoder_outputs, source_ids] -> [probabilities [b, V],
              *states]  (one decoder step)."""
-  names = {l.name for l in model.layers}
+  names = {l.name for l in model.body.layers} | {model.next_word.name}
   layers = {n: model.get_layer(n) for n in _LAYERS if n in names}
-  source_length = model.inputs[0].shape[1]
-  source_ids = keras.Input((source_length,), dtype="int64", name="source_ids")
+  source_ids = keras.Input((None,), dtype="int64", name="source_ids")
   encoder_outputs, states = _encode(layers, source_ids)
   encoder = keras.Model(source_ids, [encoder_outputs, *states])
   token = keras.Input((1,), dtype="int64", name="token_id")
   state_inputs = [keras.Input((s.shape[-1],), name=f"state_{i}") for i, s in enumerate(states)]
   outputs_input = keras.Input(encoder_outputs.shape[1:], name="encoder_outputs")
-  source_input = keras.Input((source_length,), dtype="int64", name="step_source_ids")
-  probabilities, new_states = _decode(layers, token, state_inputs, outputs_input, source_input)
+  source_input = keras.Input((None,), dtype="int64", name="step_source_ids")
+  features, new_states = _decode(layers, token, state_inputs, outputs_input, source_input)
+  probabilities = layers["next_word"](features)
   step = keras.Model([token, *state_inputs, outputs_input, source_input],
                      [keras.ops.squeeze(probabilities, 1), *new_states])
   return encoder, step
 
 
+# Upper bounds (exclusive) of the target lengths (words + end) batched together.
+LENGTH_BUCKETS = (6, 8, 10, 12, 15, 18)
+
+
 def dataset(fn_args, patterns, tft_output, batch_size: int, shuffle: bool, seed: int,
             drop_remainder: bool) -> tf.data.Dataset:
-  """Transformed TFRecords -> ((source_ids, decoder_input_ids), decoder_target_ids) batches."""
+  """Transformed TFRecords -> ((source_ids, decoder_input_ids), decoder_target_ids) batches of
+  pairs of similar target length (LENGTH_BUCKETS), cut to the batch's longest source and target.
+  drop_remainder drops each bucket's last partial batch."""
   options = tfxio.TensorFlowDatasetOptions(
-      batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
-      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
+      batch_size=1024, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
+      shuffle_seed=seed, shuffle_buffer_size=20000)
   ds = fn_args.data_accessor.tf_dataset_factory(
       patterns, options, tft_output.transformed_metadata.schema)
-  ds = ds.map(lambda x, y: (tuple(x[k] for k in INPUT_KEYS), y),
-              num_parallel_calls=tf.data.AUTOTUNE)
-  ds = common.with_known_batches(ds, _files(patterns), batch_size, drop_remainder)
+  ds = ds.map(lambda x, y: (tuple(x[k] for k in INPUT_KEYS), y)).unbatch()
+  ds = ds.bucket_by_sequence_length(
+      lambda x, y: tf.math.count_nonzero(y, dtype=tf.int32), list(LENGTH_BUCKETS),
+      [batch_size] * (len(LENGTH_BUCKETS) + 1), drop_remainder=drop_remainder)
+  ds = ds.map(trim_padding, num_parallel_calls=tf.data.AUTOTUNE)
+  # Keras needs the number of batches (see common.with_known_batches); the bucket sizes fix it
+  # whatever the order.
+  batches = int(ds.reduce(0, lambda count, _: count + 1))
+  if batches == 0:
+    raise ValueError(f"{_files(patterns)}: fewer pairs than one batch of {batch_size} in every "
+                     "length bucket; lower the batch size")
+  ds = ds.apply(tf.data.experimental.assert_cardinality(batches))
   return common.shard_by_batch(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def trim_padding(inputs, target):
+  """Cuts the columns that are padding in every row of a batch."""
+  source, decoder_input = inputs
+  source_length = tf.maximum(tf.reduce_max(tf.math.count_nonzero(source, axis=1)), 1)
+  target_length = tf.reduce_max(tf.math.count_nonzero(target, axis=1))
+  return ((source[:, :source_length], decoder_input[:, :target_length]),
+          target[:, :target_length])
 
 
 def _files(patterns) -> list[str]:
@@ -239,7 +321,7 @@ def run_fn(fn_args) -> keras.Model:
   config = TranslatorConfig.from_fn_args(fn_args)
   tft_output = common.load_transform_output(fn_args)
   spec = tft_output.transformed_feature_spec()
-  source_length, target_length = (spec[k].shape[0] for k in INPUT_KEYS)
+  target_length = spec[LABEL_KEY].shape[0]
   batch = common_config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
   train = dataset(fn_args, fn_args.train_files, tft_output, batch, shuffle=True,
@@ -248,8 +330,8 @@ def run_fn(fn_args) -> keras.Model:
                 seed=common_config.seed, drop_remainder=multi)
   with strategy.scope():
     model = build_model(config, tp.vocabulary_size(tft_output, "source"),
-                        tp.vocabulary_size(tft_output, "target"), source_length, target_length,
-                        common_config.learning_rate)
+                        tp.vocabulary_size(tft_output, "target"), common_config.learning_rate,
+                        common_config.seed)
   model.summary(print_fn=lambda line: logging.info(line))
   summary = common.fit(model, train, val, common_config.epochs, fn_args, monitor="val_loss",
                        mode="min")
