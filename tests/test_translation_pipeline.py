@@ -91,7 +91,7 @@ def test_run_fn_trains_exports_and_scores_bleu(transformed):
   out = root / "trainer"
   config = {"model_name": "attention", "bidirectional": True, "attention": True, "units": 8,
             "embedding_dim": 8, "epochs": 2, "batch_size": 1, "strategy": "mirrored",
-            "cpu_devices": 2, "beam_width": 2, "learning_rate": 0.01}
+            "cpu_devices": 2, "beam_width": 2, "learning_rate": 0.01, "unk_penalty": 100.0}
   fn_args = fixtures.trainer_fn_args(transform_dir, config, out)
   model = translator.run_fn(fn_args)
   assert model.distribute_strategy.num_replicas_in_sync == 2
@@ -101,15 +101,16 @@ def test_run_fn_trains_exports_and_scores_bleu(transformed):
   assert result["references"] == len(test)
   for name in ("greedy", "beam2"):
     assert 0 <= result[name]["bleu"] <= 100
-  # The served model: Python greedy over encode/decode_step equals the in-graph greedy, and
-  # beam width 1 is greedy.
+  # The served model: Python greedy over encode/decode_step equals the in-graph greedy (both
+  # with the configured unk_penalty, which keeps [UNK] out), and beam width 1 is greedy.
   sentences = ["I like soccer.", "Do you want bread?", "I like unknown things."]
   served = tf.saved_model.load(str(out / "serving"))
   graph = [t.decode() for t in
            served.signatures["serving_default"](text=tf.constant(sentences))["translation"].numpy()]
+  assert not any("[UNK]" in t for t in graph)
   loaded = translate.load(str(out / "serving"))
-  assert loaded.translate(sentences) == graph
-  assert translate.translate(str(out / "serving"), sentences, beam=1) == graph
+  assert loaded.translate(sentences, unk_penalty=100.0) == graph
+  assert translate.translate(str(out / "serving"), sentences, beam=1, unk_penalty=100.0) == graph
   beams = translate.translate(str(out / "serving"), sentences, beam=3)
   assert len(beams) == 3 and all(isinstance(b, str) for b in beams)
   with pytest.raises(ValueError, match="beam must be >= 1"):

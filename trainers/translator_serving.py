@@ -29,7 +29,7 @@ from trainers import serving
 class TranslatorModule(tf.Module):
 
   def __init__(self, model: keras.Model, tf_transform_output, vocabulary: list[str],
-               max_length: int):
+               max_length: int, unk_penalty: float = 0.0):
     super().__init__()
     from trainers import translator  # pylint: disable=import-outside-toplevel
     self.encoder, self.step_model = translator.inference_models(model)
@@ -39,6 +39,7 @@ class TranslatorModule(tf.Module):
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._tokens = tf.constant(vocabulary)
     self._max_length = max_length
+    self._unk_penalty = unk_penalty  # the in-graph greedy decoding's, as seq2seq_decoding's
     self._state_sizes = [s.shape[-1] for s in self.encoder.outputs[1:]]
 
   def _source_ids(self, text):
@@ -79,7 +80,8 @@ class TranslatorModule(tf.Module):
     batch = tf.shape(text)[0]
     token = tf.fill([batch], tf.constant(tp.START_ID, tf.int64))
     state, done = encoded["state"], tf.zeros([batch], tf.bool)
-    banned = tf.one_hot([tp.PAD_ID, tp.START_ID], tf.shape(self._tokens)[0], on_value=-1e9)
+    banned = tf.one_hot([tp.PAD_ID, tp.START_ID, tp.UNK_ID], tf.shape(self._tokens)[0],
+                        on_value=1.0) * tf.constant([[-1e9], [-1e9], [-self._unk_penalty]])
     ids = tf.TensorArray(tf.int64, size=self._max_length)
     for i in tf.range(self._max_length):
       log_probs, state = self._step(token, state, encoded["encoder_outputs"],

@@ -1,0 +1,46 @@
+"""Chooses a translator's beam length_alpha on the eval split (never the test split):
+corpus BLEU of greedy and beam-k decoding for each alpha, over the first `--limit` unique eval
+sources (trainers.translator.references_by_source: sha256 order).
+
+  .venv/bin/python scripts/beam_sweep.py --model runs/spa_eng/pipeline/Trainer.X/model/N/Format-Serving \
+      --examples 'runs/spa_eng/pipeline/ParallelExampleGen/examples/M/Split-eval/*' --alphas 0.4,0.7,1.0 --unk-penalties 0,inf
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from pipeline import translate
+from trainers import seq2seq_decoding, translator as translator_lib
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--model", required=True, help="Format-Serving or serving dir")
+  parser.add_argument("--examples", required=True, help="glob of the eval split's TFRecords")
+  parser.add_argument("--beam", type=int, default=3)
+  parser.add_argument("--alphas", default="0.4,0.7,1.0")
+  parser.add_argument("--unk-penalties", default="0",
+                      help="subtracted from [UNK]'s log-probability; 'inf' never emits it")
+  parser.add_argument("--limit", type=int, default=1000)
+  args = parser.parse_args()
+  model = translate.load(args.model)
+  sources, references = translator_lib.references_by_source(
+      translator_lib.read_pairs([args.examples]), args.limit)
+  rows = []
+  penalties = [float(p) for p in args.unk_penalties.split(",")]
+  settings = [(1, 1.0, p) for p in penalties] + [
+      (args.beam, float(a), p) for a in args.alphas.split(",") for p in penalties]
+  for beam, alpha, penalty in settings:
+    start = time.monotonic()
+    score = seq2seq_decoding.bleu(
+        model.translate(sources, beam=beam, alpha=alpha, unk_penalty=penalty), references)
+    rows.append({"beam": beam, "alpha": alpha, "unk_penalty": penalty,
+                 "bleu": round(score.score, 2),
+                 "seconds": round(time.monotonic() - start, 1), "details": str(score)})
+    print(json.dumps(rows[-1]), flush=True)
+
+
+if __name__ == "__main__":
+  main()
