@@ -205,3 +205,11 @@ def test_sampled_softmax_trains_the_output_layer_and_evaluates_with_the_full_sof
   # Full-softmax loss and accuracy over the real tokens, the sampled loss having trained them.
   assert after["loss"] < before["loss"] / 4
   assert after["token_accuracy"] == 1.0
+
+
+def test_curves_show_a_metric_logged_for_eval_only(tmp_path):
+  from trainers import common  # pylint: disable=import-outside-toplevel
+  history = {"loss": [2.0, 1.0], "val_loss": [2.5, 1.5], "val_token_accuracy": [0.4, 0.6]}
+  assert common.curve_panels(history) == ["loss", "token_accuracy"]
+  common.save_history({"history": history}, str(tmp_path))
+  assert (tmp_path / "training_curves.png").stat().st_size > 0

@@ -157,6 +157,14 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs
   return summary
 
 
+def curve_panels(history: dict) -> list[str]:
+  """One panel per metric, train and eval together; a metric logged for eval only (a
+  translator's token accuracy under a sampled softmax) gets its own panel too."""
+  train = [k for k in history if not k.startswith("val_")]
+  return train + [k[len("val_"):] for k in history
+                  if k.startswith("val_") and k[len("val_"):] not in history]
+
+
 def save_history(summary: dict, out_dir: str) -> None:
   """history.json and training_curves.png (loss and metrics, train vs eval, per epoch)."""
   os.makedirs(out_dir, exist_ok=True)
@@ -166,11 +174,12 @@ def save_history(summary: dict, out_dir: str) -> None:
   matplotlib.use("Agg")
   from matplotlib import pyplot as plt  # pylint: disable=import-outside-toplevel
   history = summary["history"]
-  names = [k for k in history if not k.startswith("val_")]
+  names = curve_panels(history)
   fig, axes = plt.subplots(1, len(names), figsize=(5 * len(names), 3.5), squeeze=False)
   for ax, name in zip(axes[0], names):
-    epochs = range(1, len(history[name]) + 1)
-    ax.plot(epochs, history[name], "o-", label="train")
+    epochs = range(1, len(history.get(name, history.get(f"val_{name}"))) + 1)
+    if name in history:
+      ax.plot(epochs, history[name], "o-", label="train")
     if f"val_{name}" in history:
       ax.plot(epochs, history[f"val_{name}"], "s-", label="eval")
     ax.set(title=name, xlabel="epoch")
