@@ -28,7 +28,6 @@ def main() -> None:
   model = translate.load(args.model)
   sources, references = translator_lib.references_by_source(
       translator_lib.read_pairs([args.examples]), args.limit)
-  rows = []
   penalties = [float(p) for p in args.unk_penalties.split(",")]
   settings = [(1, 1.0, p) for p in penalties] + [
       (args.beam, float(a), p) for a in args.alphas.split(",") for p in penalties]
@@ -36,10 +35,9 @@ def main() -> None:
     start = time.monotonic()
     score = seq2seq_decoding.bleu(
         model.translate(sources, beam=beam, alpha=alpha, unk_penalty=penalty), references)
-    rows.append({"beam": beam, "alpha": alpha, "unk_penalty": penalty,
-                 "bleu": round(score.score, 2),
-                 "seconds": round(time.monotonic() - start, 1), "details": str(score)})
-    print(json.dumps(rows[-1]), flush=True)
+    print(json.dumps({"beam": beam, "alpha": alpha, "unk_penalty": penalty,
+                      "bleu": round(score.score, 2), "seconds": round(time.monotonic() - start, 1),
+                      "details": str(score)}), flush=True)
 
 
 if __name__ == "__main__":

@@ -80,13 +80,16 @@ class TranslatorModule(tf.Module):
     batch = tf.shape(text)[0]
     token = tf.fill([batch], tf.constant(tp.START_ID, tf.int64))
     state, done = encoded["state"], tf.zeros([batch], tf.bool)
-    banned = tf.one_hot([tp.PAD_ID, tp.START_ID, tp.UNK_ID], tf.shape(self._tokens)[0],
-                        on_value=1.0) * tf.constant([[-1e9], [-1e9], [-self._unk_penalty]])
+    # Added to every step's log-probabilities, as seq2seq_decoding._adjust does: pad and start
+    # never, unknown words penalised.
+    adjust = tf.scatter_nd([[tp.PAD_ID], [tp.START_ID], [tp.UNK_ID]],
+                           tf.constant([-1e9, -1e9, -self._unk_penalty], tf.float32),
+                           tf.shape(self._tokens)[:1])
     ids = tf.TensorArray(tf.int64, size=self._max_length)
     for i in tf.range(self._max_length):
       log_probs, state = self._step(token, state, encoded["encoder_outputs"],
                                     encoded["source_ids"])
-      token = tf.argmax(log_probs + tf.reduce_sum(banned, 0), axis=-1)
+      token = tf.argmax(log_probs + adjust, axis=-1)
       token = tf.where(done, tf.constant(tp.PAD_ID, tf.int64), token)
       ids = ids.write(i, token)
       done = done | tf.equal(token, tp.END_ID)
