@@ -1,10 +1,17 @@
 """The Transform preprocessing_fn of the POS tagger: a word and a tag vocabulary through TFT.
 
 Outputs (one row per sentence; words and tags stay aligned, truncated together):
-  word_ids  int64 [L]  the words as word-vocabulary index + 2, 1 for a word not in it (OOV), 0
-                       padding (components.preprocessing.word_sequence, so Embedding(mask_zero))
-  tag_ids   int64 [L]  the tags as tag-vocabulary index + 1, T + 1 for a tag unseen in train
-                       (T tags), 0 padding
+  word_ids   int64 [L]      the words as word-vocabulary index + 2, 1 for a word not in it (OOV),
+                            0 padding (components.preprocessing.word_sequence, so
+                            Embedding(mask_zero))
+  char_ids   int64 [L * C]  each word's first C characters as char-vocabulary index + 2 (1 for
+                            a character unseen in train, 0 padding), word after word: row-major
+                            [L, C]. The characters are what a tagger has to go on for a word it
+                            never saw (suffixes, capitals, digits, hyphens)
+  word_keys  string [L]     the words lowercased ("" padding): the keys of a pretrained word
+                            vector table looked up in the model (GloVe's are lowercase)
+  tag_ids    int64 [L]      the tags as tag-vocabulary index + 1, T + 1 for a tag unseen in
+                            train (T tags), 0 padding
 
 custom_config:
   sequence_length  L (default 64). The seed padded to the longest sentence (249 words); 64 keeps
@@ -17,6 +24,8 @@ custom_config:
                    seed-003 split: 9 054 train word types, 4 055 seen twice or more; 14.0 % of the
                    test words are OOV (8.8 % with word_min_count 1)
   word_top_k       at most this many words (default: no limit)
+  word_chars       C, the characters kept of each word (default 16: 99.9 % of the treebank's
+                   words are no longer)
   lowercase        lowercase words (default False: case is evidence for the tag, NNP vs NN, and
                    the BiGRU sees where a sentence starts; lowercasing takes the test OOV share
                    from 14.0 % to 12.5 %)
@@ -32,8 +41,10 @@ import tensorflow_transform as tft
 from components import preprocessing
 
 WORD_VOCAB = "tagger_words"
+CHAR_VOCAB = "tagger_chars"
 TAG_VOCAB = "tagger_tags"
 DEFAULT_SEQUENCE_LENGTH = 64
+DEFAULT_WORD_CHARS = 16
 DEFAULT_WORD_MIN_COUNT = 2
 PAD_ID = 0
 PAD_TAG, UNSEEN_TAG = "", "<unseen>"
@@ -52,6 +63,27 @@ def words_of(words: tf.SparseTensor, lowercase: bool) -> tf.SparseTensor:
                          words.dense_shape)
 
 
+def char_ids(words: tf.SparseTensor, length: int, chars: int) -> tf.Tensor:
+  """[batch, None] words -> [batch, length * chars] char ids (the words' first `chars` code
+  points through a train-split vocabulary: index + 2, 1 unseen, 0 padding)."""
+  words = tf.RaggedTensor.from_sparse(words)[:, :length]
+  codepoints = tf.cast(tf.strings.unicode_decode(words.flat_values, "UTF-8"), tf.int64)
+  # Over code points, as components.char_preprocessing (a text vocabulary file cannot hold "\n").
+  vocab = tft.vocabulary(codepoints.flat_values, vocab_filename=CHAR_VOCAB,
+                         name="tagger_char_vocab")
+  ids = tft.apply_vocabulary(codepoints.flat_values, vocab, default_value=-1) + 2
+  per_word = codepoints.with_flat_values(ids)[:, :chars]
+  grid = words.with_flat_values(per_word).to_tensor(default_value=PAD_ID,
+                                                    shape=[None, length, chars])
+  return tf.reshape(grid, [-1, length * chars])
+
+
+def word_keys(words: tf.SparseTensor, length: int) -> tf.Tensor:
+  """[batch, None] words -> [batch, length] lowercased words, "" past the sentence."""
+  lowered = tf.RaggedTensor.from_sparse(words_of(words, lowercase=True))[:, :length]
+  return lowered.to_tensor(default_value="", shape=[None, length])
+
+
 def preprocessing_fn(inputs: dict, custom_config: Optional[dict[str, Any]] = None) -> dict:
   config = custom_config or {}
   length = int(config.get("sequence_length") or DEFAULT_SEQUENCE_LENGTH)
@@ -64,6 +96,9 @@ def preprocessing_fn(inputs: dict, custom_config: Optional[dict[str, Any]] = Non
                                              vocab_filename=TAG_VOCAB, name="tagger_tag_vocab")
   return {
       "word_ids": preprocessing.word_sequence(words, word_vocab, length),
+      "char_ids": char_ids(inputs["words"], length,
+                           int(config.get("word_chars") or DEFAULT_WORD_CHARS)),
+      "word_keys": word_keys(inputs["words"], length),
       "tag_ids": pad(tf.SparseTensor(tag_ids.indices, tag_ids.values + 1, tag_ids.dense_shape),
                      length),
   }
@@ -74,6 +109,11 @@ def tag_names(tf_transform_output) -> list[str]:
   tags = [t.decode("utf-8") if isinstance(t, bytes) else t
           for t in tf_transform_output.vocabulary_by_name(TAG_VOCAB)]
   return [PAD_TAG] + tags + [UNSEEN_TAG]
+
+
+def char_vocabulary_size(tf_transform_output) -> int:
+  """Ids char_ids can hold: the vocabulary + padding + unseen."""
+  return tf_transform_output.vocabulary_size_by_name(CHAR_VOCAB) + 2
 
 
 def word_vocabulary_size(tf_transform_output) -> int:

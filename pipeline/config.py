@@ -36,6 +36,7 @@ FLINK_VERSIONS = ("1.17", "1.18", "1.19")  # Beam 2.61's Flink job servers
 LR_DECAYS = ("constant", "cosine")
 SEQUENCE_FEATURES = ("word_ids", "subword_ids")
 EMBEDDINGS = ("onehot", "learned", "glove")
+TAGGER_EMBEDDINGS = ("learned", "learned+glove")
 CELLS = ("lstm", "gru")
 # The model keys a translator reads (trainers.translator.TranslatorConfig + the common ones), and
 # its defaults where they differ from the classifiers' (ModelConfig's).
@@ -92,6 +93,10 @@ class ModelConfig:
   bleu_examples: int = 1000       # test sources the Trainer decodes for bleu.json (0: all)
   bleu_floor: float = 20.0        # translators: not blessed below this test BLEU (greedy)
   sampled_softmax: int = 0        # training loss over this many sampled target words (0: all)
+  # pos_tagger (embedding_dim, units, dropout, mask_zero above; embedding: learned, or
+  # learned+glove: the frozen GloVe vector of each lowercased word beside the learned one)
+  char_filters: int = 0           # a Conv1D of this many filters over each word's characters
+  char_embedding_dim: int = 32
 
 
 @dataclasses.dataclass
@@ -310,6 +315,8 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
     _choice(m.lr_decay, LR_DECAYS, "lr_decay", f"{where}: models[{i}] ({m.name})")
     if m.trainer in SEQUENCE_TRAINERS:
       _check_sequence_model(cfg, m, f"{where}: models[{i}] ({m.name})")
+    if m.trainer == "pos_tagger":
+      _check_tagger(m, f"{where}: models[{i}] ({m.name})")
     if m.trainer == "translator":
       _check_translator(m, data_models[i], f"{where}: models[{i}] ({m.name})")
     if m.trainer == "hub_classifier" and not m.hub_handle:
@@ -354,6 +361,13 @@ def _check_sequence_model(cfg: RunConfig, m: ModelConfig, where: str) -> None:
                       "subword_sequence_length (or sequence_length)")
   if m.embedding == "glove" and m.sequence_feature != "word_ids":
     raise ConfigError(f"{where}: GloVe rows exist for words, not subwords; use word_ids")
+
+
+def _check_tagger(m: ModelConfig, where: str) -> None:
+  _choice(m.embedding, TAGGER_EMBEDDINGS, "tagger embedding", where)
+  if m.char_filters < 0 or m.char_embedding_dim < 1:
+    raise ConfigError(f"{where}: char_filters must be >= 0 (0: no character features) and "
+                      "char_embedding_dim >= 1")
 
 
 def _check_translator(m: ModelConfig, given: dict, where: str) -> None:

@@ -118,6 +118,7 @@ _NOT_FOR_TRAINER = ("name", "accuracy_floor", "perplexity_ceiling", "seed_figure
 # Only the translator reads these (kept out of the others' custom_config, so their cache stays).
 _TRANSLATOR_ONLY = ("attention", "beam_width", "length_alpha", "unk_penalty", "max_decode_length",
                     "bleu_examples", "sampled_softmax")
+_TAGGER_ONLY = ("char_filters", "char_embedding_dim")
 
 
 def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
@@ -125,7 +126,8 @@ def trainer_config(cfg: RunConfig, model: ModelConfig) -> dict:
   if model.trainer == "translator":
     config = {k: v for k, v in config.items() if k in TRANSLATOR_KEYS}
   else:
-    config = {k: v for k, v in config.items() if k not in _TRANSLATOR_ONLY}
+    config = {k: v for k, v in config.items() if k not in _TRANSLATOR_ONLY and (
+        model.trainer == "pos_tagger" or k not in _TAGGER_ONLY)}
   if cfg.task == "char_lm":
     config["window_length"] = cfg.text.window_length
   return {**config, "model_name": model.name, "seed": cfg.seed, "strategy": cfg.strategy.name,
@@ -153,7 +155,8 @@ def _example_gen(cfg: RunConfig, data_dir: str):
 
 
 def _uses_glove(model: ModelConfig) -> bool:
-  return model.embedding == "glove" and model.trainer in SEQUENCE_TRAINERS
+  return (model.embedding == "glove" and model.trainer in SEQUENCE_TRAINERS
+          or model.embedding == "learned+glove" and model.trainer == "pos_tagger")
 
 
 def glove_source(cfg: RunConfig, data_dir: str) -> str:
@@ -204,8 +207,11 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
   components = [example_gen, statistics_gen, schema_gen, example_validator, transform]
   glove = None
   if any(_uses_glove(m) for m in cfg.models):
-    glove = GloveEmbedding(transform_graph=transform.outputs["transform_graph"],
-                           source=glove_source(cfg, data_dir))
+    # The tagger looks words up in GloVe's own word list (a test word the train split lacks
+    # still has its vector); the classifiers get rows for their Transform vocabulary.
+    glove = GloveEmbedding(
+        transform_graph=None if cfg.task == "tagging" else transform.outputs["transform_graph"],
+        source=glove_source(cfg, data_dir))
     components.append(glove)
 
   for model in cfg.models:

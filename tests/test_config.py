@@ -44,10 +44,14 @@ def test_every_packaged_config_loads_and_builds_its_pipeline():
   from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
   for name in config.packaged_configs():
     cfg = config.load(name)
-    ids = {c.id for c in create_pipeline(cfg, "/nonexistent").components}
-    assert {f"Pusher.{m.name}" for m in cfg.models} <= ids, name
-    assert ("GloveEmbedding" in ids) == any(m.embedding == "glove" and m.trainer != "bow_mlp"
-                                            for m in cfg.models), name
+    components = {c.id: c for c in create_pipeline(cfg, "/nonexistent").components}
+    assert {f"Pusher.{m.name}" for m in cfg.models} <= set(components), name
+    glove = [m for m in cfg.models if m.trainer != "bow_mlp" and m.embedding in (
+        "glove", "learned+glove")]
+    assert ("GloveEmbedding" in components) == bool(glove), name
+    if glove:  # the tagger's matrix is of GloVe's own words, the classifiers' of their vocabulary
+      inputs = components["GloveEmbedding"].inputs
+      assert ("transform_graph" in inputs) == (cfg.task != "tagging"), name
 
 
 def test_split_fractions_must_be_three_shares_summing_to_one():
@@ -176,6 +180,10 @@ def test_airflow_block_is_checked(tmp_path):
       "sequence_feature": "subword_ids"}, {"subword_vocab_size": 50, "sequence_length": 9},
      r"GloVe rows exist for words"),
     ({"trainer": "hub_classifier"}, {}, r"hub_classifier needs hub_handle"),
+    ({"trainer": "pos_tagger", "embedding": "glove"}, {"corpus": "treebank"},
+     r"\(m\): unknown tagger embedding 'glove'; valid names: learned, learned\+glove"),
+    ({"trainer": "pos_tagger", "char_filters": -1}, {"corpus": "treebank"},
+     r"\(m\): char_filters must be >= 0"),
 ])
 def test_sequence_model_settings_are_checked_and_name_the_model(model, extra, message):
   with pytest.raises(config.ConfigError, match=message):

@@ -16,7 +16,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import standard_artifacts
 
 from components.embedding_trainer.component import EmbeddingTrainer
-from components.glove_embedding import executor, load_matrix, sources
+from components.glove_embedding import executor, load_matrix, load_words, sources
 from components.glove_embedding.component import EmbeddingMatrix, GloveEmbedding
 from tests.fixtures import SAMPLES_DIR, SPLITS, run_local
 
@@ -108,6 +108,29 @@ def test_rows_line_up_with_the_vocabulary_ids(tmp_path):
   assert coverage["found"] == 5
   assert coverage["missing_sample"] == ["zzunknown", "qqmissing"]  # in id order
   assert sorted(os.listdir(embedding.uri)) == ["coverage.json", "matrix.npy"]  # no temp files
+
+
+def test_without_a_transform_graph_the_rows_are_the_sources_words(tmp_path):
+  """The tagger's matrix: every distinct source word in source order, first line winning."""
+  for name, source in [("text", _write(tmp_path / "glove.txt", _glove_text())),
+                       ("kumo", _kumo_dir(tmp_path / "kumo"))]:
+    embedding = EmbeddingMatrix()
+    embedding.uri = str(tmp_path / f"{name}_matrix")
+    context = base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=IN_MEMORY)
+    executor.Executor(context).Do({}, {"embedding": [embedding]}, {
+        "source": source, "source_fingerprint": "", "vocabulary_name": "unigram",
+        "reserved_rows": 2})
+    words, matrix = load_words(embedding.uri), load_matrix(embedding.uri)
+    assert words == ["the", "good", ",", "movie", "bad", "café", "other"], name
+    assert matrix.shape == (len(words) + 2, DIM) and not matrix[:2].any()
+    for i, word in enumerate(words):
+      first = next(v for w, v in GLOVE if w == word)  # "good": line 2, not line 6
+      np.testing.assert_allclose(matrix[i + 2], first, atol=1e-6)
+    assert embedding.get_int_custom_property("vocabulary_size") == len(words)
+    assert sorted(os.listdir(embedding.uri)) == ["coverage.json", "matrix.npy", "words.txt"]
+  # a matrix built for a Transform vocabulary has no word list to look words up in
+  with pytest.raises(FileNotFoundError, match="built for a Transform vocabulary"):
+    load_words(_run(tmp_path, _write(tmp_path / "g2.txt", _glove_text()), name="vocab").uri)
 
 
 def test_text_zip_and_kumo_directory_give_the_same_matrix(tmp_path):

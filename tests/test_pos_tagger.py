@@ -1,6 +1,7 @@
 """The BiGRU POS tagger (trainers.pos_tagger): padding out of the loss and the metric, and one
 short training on a tiny treebank's real Transform output under MirroredStrategy on 2 logical
 CPU devices, served with raw sentences in."""
+import glob
 import json
 import os
 
@@ -179,3 +180,93 @@ def test_trains_under_mirrored_strategy_and_tags_raw_sentences(corpus, tmp_path)
   metrics = dict(result.slicing_metrics)[()][""][""]
   assert metrics["token_accuracy"]["doubleValue"] == pytest.approx(
       sum(correct) / sum(len(s.words) for s in test))
+
+
+def test_transform_gives_each_words_characters_and_lowercased_key(corpus):
+  transform_dir, _ = corpus
+  tft_output = tft.TFTransformOutput(glob.glob(os.path.join(transform_dir, "transform_graph",
+                                                            "*"))[0])
+  chars = tagger_preprocessing.DEFAULT_WORD_CHARS
+  sentences = [["The", "dog", "saw", "Zébra#", "a" * (chars + 3)], ["a", "cat"]]
+  raw = {"words": tf.ragged.constant(sentences).to_sparse(),
+         "tags": tf.sparse.from_dense(tf.zeros([2, 0], tf.string)),
+         "sentence_id": tf.fill([2, 1], "x")}
+  out = tft_output.transform_raw_features(raw)
+  keys = [[k.decode("utf-8") for k in row] for row in out["word_keys"].numpy()]
+  assert list(keys[0][:5]) == ["the", "dog", "saw", "zébra#", "a" * (chars + 3)]
+  assert list(keys[1][2:]) == [""] * (LENGTH - 2)
+  grid = out["char_ids"].numpy().reshape(2, LENGTH, chars)
+  vocab = [int(c) for c in tft_output.vocabulary_by_name(tagger_preprocessing.CHAR_VOCAB)]
+  ids = {chr(c): i + 2 for i, c in enumerate(vocab)}  # 0 padding, 1 unseen
+
+  def expected(word):
+    row = [ids.get(c, 1) for c in word[:chars]]
+    return row + [0] * (chars - len(row))
+
+  for b, sentence in enumerate(sentences):
+    for j in range(LENGTH):
+      want = expected(sentence[j]) if j < len(sentence) else [0] * chars
+      assert list(grid[b, j]) == want, (b, j)
+  # the capital, the accent and "#" never occur in the train words: the unseen-character id
+  assert grid[0, 0, 0] == 1 and grid[0, 3, 0] == 1 and grid[0, 3, 1] == 1 and grid[0, 3, 5] == 1
+  assert grid[0, 1, 0] == ids["d"] > 1
+
+
+def _glove_artifact(tmp_path) -> str:
+  """A GloveEmbedding (source words, no Transform graph) over a tiny GloVe text: nouns near one
+  direction, everything else near another; "zebra" is in GloVe but not in the corpus."""
+  from tfx.dsl.components.base import base_beam_executor  # pylint: disable=import-outside-toplevel
+  from components.glove_embedding import executor as glove_executor  # pylint: disable=import-outside-toplevel
+  from components.glove_embedding.component import EmbeddingMatrix  # pylint: disable=import-outside-toplevel
+  rng = np.random.default_rng(0)
+  lines = []
+  for word in ["the", "a", "dog", "cat", "bird", "man", "girl", "saw", "was", "zebra", "."]:
+    base = np.array([1.0, 0, 0, 0]) if word in treebank.NOUNS + ("zebra",) else np.array(
+        [0, 1.0, 0, 0])
+    lines.append(word + " " + " ".join(f"{v:.5f}" for v in base + 0.1 * rng.random(4)) + "\n")
+  path = tmp_path / "glove.txt"
+  path.write_text("".join(lines), encoding="utf-8")
+  embedding = EmbeddingMatrix()
+  embedding.uri = str(tmp_path / "glove")
+  glove_executor.Executor(base_beam_executor.BaseBeamExecutor.Context(
+      beam_pipeline_args=["--direct_num_workers=1", "--direct_running_mode=in_memory"])).Do(
+          {}, {"embedding": [embedding]}, {"source": str(path), "source_fingerprint": "",
+                                          "vocabulary_name": "", "reserved_rows": 2})
+  return embedding.uri
+
+
+def test_char_and_glove_branches_train_under_mirrored_strategy_and_serve(corpus, tmp_path):
+  transform_dir, _ = corpus
+  glove_uri = _glove_artifact(tmp_path)
+  config = {"model_name": "pos_chars_glove", "epochs": 3, "batch_size": 4, "embedding_dim": 8,
+            "units": 8, "dropout": 0.1, "learning_rate": 0.01, "strategy": "mirrored",
+            "cpu_devices": 2, "char_filters": 6, "char_embedding_dim": 4,
+            "embedding": "learned+glove", "embedding_uri": glove_uri}
+  fn_args = trainer_fn_args(transform_dir, config, tmp_path)
+  model = pos_tagger.run_fn(fn_args)
+  assert model.distribute_strategy.num_replicas_in_sync == 2
+  assert sorted(model.input) == ["char_ids", "glove_ids", "word_ids"]
+
+  from components.glove_embedding import load_matrix, load_words  # pylint: disable=import-outside-toplevel
+  words, matrix = load_words(glove_uri), load_matrix(glove_uri)
+  lookup = pos_tagger.glove_lookup(words)
+  got = lookup(tf.constant([["zebra", "dog", "", "gnu"]])).numpy()[0]
+  assert list(got) == [words.index("zebra") + 2, words.index("dog") + 2, 0, 1]
+  # frozen: training left the GloVe rows as they were
+  np.testing.assert_array_equal(model.get_layer("glove").get_weights()[0], matrix)
+
+  sentences = ["the dog saw a zebra .", "A Gnu was heard ."]
+  served = tf.saved_model.load(fn_args.serving_model_dir)
+  tags = served.signatures["serving_default"](text=tf.constant(sentences))["tags"].numpy()
+  tft_output = tft.TFTransformOutput(fn_args.transform_output)
+  raw = {"words": tf.ragged.constant([s.split() for s in sentences]).to_sparse(),
+         "tags": tf.sparse.from_dense(tf.zeros([2, 0], tf.string)),
+         "sentence_id": tf.fill([2, 1], "x")}
+  transformed = tft_output.transform_raw_features(raw)
+  features = {"word_ids": transformed["word_ids"], "char_ids": transformed["char_ids"],
+              "glove_ids": lookup(transformed["word_keys"])}
+  probabilities = model(features, training=False).numpy()
+  names = np.array(tagger_preprocessing.tag_names(tft_output))
+  word_ids = transformed["word_ids"].numpy()
+  expected = np.where(word_ids > 0, names[probabilities[:, :, 1:].argmax(-1) + 1], "")
+  np.testing.assert_array_equal(tags.astype(str), expected)

@@ -35,11 +35,18 @@ def tagging(tmp_path_factory):
   trees = treebank.sentences(120, seed=2)
   treebank.write_zip(data_dir / "treebank.zip", {"wsj_0001.mrg": trees[:60],
                                                  "wsj_0002.mrg": trees[60:]})
+  # GloVe-format vectors for the template words (made up here), in the data dir
+  words = [*treebank.DETS, *treebank.NOUNS, *treebank.VERBS, "was", "."]
+  rng = np.random.default_rng(2)
+  (data_dir / "vectors.txt").write_text("".join(
+      w + " " + " ".join(f"{v:.4f}" for v in rng.normal(size=4)) + "\n" for w in words))
   cfg = config.from_dict({
       "corpus": "treebank", "output_dir": str(root / "out"), "verify_checksums": False,
       "seed": 3, "sequence_length": 8, "beam": BEAM, "strategy": STRATEGY,
+      "glove_source": "vectors.txt",
       "models": [{"name": "bigru", "trainer": "pos_tagger", "embedding_dim": 8, "units": 8,
                   "dropout": 0.1, "epochs": 3, "batch_size": 2, "learning_rate": 0.01,
+                  "embedding": "learned+glove", "char_filters": 4, "char_embedding_dim": 4,
                   "accuracy_floor": 0.0}]})
   return cfg, runner.run_local(cfg, data_dir), data_dir / "treebank.zip"
 

@@ -49,6 +49,9 @@ class TrainerConfig:
   # hub_classifier: a TF-Hub handle or SavedModel path of a text encoder (raw strings in)
   hub_handle: str = ""
   hub_trainable: bool = False
+  # pos_tagger: a Conv1D over each word's characters (0: none); embedding learned+glove
+  char_filters: int = 0
+  char_embedding_dim: int = 32
   embedding_uri: str = ""       # set by the embedding-aware Trainer: the GloVe matrix artifact
 
   @classmethod

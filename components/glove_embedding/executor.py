@@ -1,5 +1,6 @@
 """GloveEmbedding executor: the Transform vocabulary (word, id) joined in Beam with the GloVe
-records (word, vector | row); one writer assembles matrix.npy and coverage.json."""
+records (word, vector | row); one writer assembles matrix.npy and coverage.json. Without a
+Transform graph the rows are the source's own words, in its order (words.txt lists them)."""
 from __future__ import annotations
 
 import logging
@@ -80,6 +81,29 @@ class _WriteMatrix(beam.DoFn):
         "missing_sample": [w for _, w in missing[:MISSING_SAMPLE]]})
 
 
+class _WriteSourceMatrix(beam.DoFn):
+  """All source records -> matrix.npy (reserved rows, then every word in source order, a word
+  listed twice keeping its first line), words.txt and coverage.json."""
+
+  def __init__(self, uri: str, src: sources.Source, dim: int, reserved_rows: int):
+    self._uri, self._src, self._dim, self._reserved = uri, src, dim, reserved_rows
+
+  def process(self, records):
+    first = {}
+    for word, (order, value) in sorted(records, key=lambda r: r[1][0]):
+      first.setdefault(word, value)
+    if not first:
+      raise ValueError(f"GloveEmbedding: {self._src} holds no vectors")
+    words, values = list(first), list(first.values())
+    vectors = (sources.gather_rows(self._src, values) if self._src.kind == "kumo"
+               else np.stack(values))
+    matrix = np.concatenate([np.zeros([self._reserved, self._dim], np.float32), vectors])
+    matrix_lib.write(self._uri, matrix, {
+        "found": len(words), "vocabulary_size": len(words), "coverage": 1.0,
+        "source": str(self._src), "dim": self._dim, "reserved_rows": self._reserved,
+        "missing_sample": []}, words=words)
+
+
 def _grouped(n: int) -> str:
   return f"{n:,}".replace(",", " ")
 
@@ -88,21 +112,26 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
          output_dict: Dict[str, List[types.Artifact]], exec_properties: Dict[str, Any]) -> None:
-    transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
     embedding = artifact_utils.get_single_instance(output_dict["embedding"])
     reserved = int(exec_properties["reserved_rows"])
-    words = read_vocabulary(transform_graph.uri, exec_properties["vocabulary_name"])
     src = sources.resolve(exec_properties["source"])
     dim = sources.dimension(src)
 
     pipeline = self._make_beam_pipeline()
-    vocabulary = pipeline | "Vocabulary" >> beam.Create([(w, i) for i, w in enumerate(words)])
     glove = pipeline | "Glove" >> sources.ReadGlove(src, dim)
-    _ = ({"vocabulary": vocabulary, "glove": glove}
-         | "Join" >> beam.CoGroupByKey()
-         | "Rows" >> beam.FlatMap(_join)
-         | "Gather" >> beam.combiners.ToList()
-         | "Write" >> beam.ParDo(_WriteMatrix(embedding.uri, src, dim, len(words), reserved)))
+    if input_dict.get("transform_graph"):
+      transform_graph = artifact_utils.get_single_instance(input_dict["transform_graph"])
+      words = read_vocabulary(transform_graph.uri, exec_properties["vocabulary_name"])
+      vocabulary = pipeline | "Vocabulary" >> beam.Create([(w, i) for i, w in enumerate(words)])
+      _ = ({"vocabulary": vocabulary, "glove": glove}
+           | "Join" >> beam.CoGroupByKey()
+           | "Rows" >> beam.FlatMap(_join)
+           | "Gather" >> beam.combiners.ToList()
+           | "Write" >> beam.ParDo(_WriteMatrix(embedding.uri, src, dim, len(words), reserved)))
+    else:
+      _ = (glove
+           | "Gather" >> beam.combiners.ToList()
+           | "Write" >> beam.ParDo(_WriteSourceMatrix(embedding.uri, src, dim, reserved)))
     pipeline.run().wait_until_finish()
 
     coverage = matrix_lib.read_coverage(embedding.uri)
