@@ -8,8 +8,8 @@ Outputs (one row per sentence; words and tags stay aligned, truncated together):
                             a character unseen in train, 0 padding), word after word: row-major
                             [L, C]. The characters are what a tagger has to go on for a word it
                             never saw (suffixes, capitals, digits, hyphens)
-  word_keys  string [L]     the words lowercased ("" padding): the keys of a pretrained word
-                            vector table looked up in the model (GloVe's are lowercase)
+  word_keys  string [L]     the words lowercased ("" padding): keys into a pretrained word-vector
+                            table (GloVe's words are lowercase; trainers.pos_tagger looks them up)
   tag_ids    int64 [L]      the tags as tag-vocabulary index + 1, T + 1 for a tag unseen in
                             train (T tags), 0 padding
 

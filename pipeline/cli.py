@@ -69,13 +69,24 @@ def cmd_report(args) -> int:
   return 0
 
 
+def _decoded(value):
+  """A served value as JSON takes it: bytes as UTF-8 text."""
+  if isinstance(value, bytes):
+    return value.decode("utf-8")
+  return [_decoded(v) for v in value] if isinstance(value, list) else value
+
+
 def cmd_predict(args) -> int:
   from pipeline import serving_client  # pylint: disable=import-outside-toplevel
   model = serving_client.load(args.model)
   outputs = model.predict(args.texts)
   for i, text in enumerate(args.texts):
-    values = {k: v[i].tolist() for k, v in outputs.items()}
-    print(json.dumps({"text": text[:60], **values}))
+    values = {k: _decoded(v[i].tolist()) for k, v in outputs.items()}
+    if "words" in values:  # a tagger: per-word outputs cut at the sentence's end (its padding)
+      n = sum(1 for w in values["words"] if w)
+      values = {k: v[:n] if isinstance(v, list) and len(v) == len(values["words"]) else v
+                for k, v in values.items()}
+    print(json.dumps({"text": text[:60], **values}, ensure_ascii=False))
   return 0
 
 

@@ -97,7 +97,12 @@ def _task(config: dict) -> dict:
     return {"task": "char LM", "feature": "stateful" if config.get("stateful") else "stateless",
             "metric": "test nats/char", "lower_is_better": True}
   if trainer == "pos_tagger":
-    return {"task": "tagging", "feature": f"word_ids, learned {config.get('embedding_dim')}",
+    feature = f"word_ids, learned {config.get('embedding_dim')}"
+    if config.get("char_filters"):
+      feature += f" + char CNN {config['char_filters']}"
+    if config.get("embedding") == "learned+glove":
+      feature += " + GloVe"
+    return {"task": "tagging", "feature": feature,
             "metric": "test token accuracy", "lower_is_better": False}
   if trainer == "translator":
     return {"task": "translation", "feature": _translator_variant(config),
@@ -251,7 +256,12 @@ def write(output_dir: str, report_dir: Optional[str] = None,
     lines += [f"| {name} | {size} |" for name, size in vocabularies.items()]
     lines.append("")
   glove = glove_coverage(records)
-  if glove:
+  if glove and glove.get("rows") == "source words":
+    lines += ["## GloVe matrix", "",
+              f"All {glove['vocabulary_size']} words of `{glove['source']}` ({glove['dim']}-d), "
+              "for the model to look its words up in; the padding and unknown-word rows are "
+              "zero.", ""]
+  elif glove:
     lines += ["## GloVe matrix", "",
               f"{glove['found']} of {glove['vocabulary_size']} vocabulary words "
               f"({100 * glove['coverage']:.1f} %) have a {glove['dim']}-d vector in "

@@ -2,6 +2,7 @@
 LocalDagRunner): the tagger blessed on TFMA token accuracy and the translators on TFMA BLEU, each
 figure equal to the one recomputed from the pushed model; a translator below its BLEU floor is
 not pushed."""
+import json
 import os
 
 import numpy as np
@@ -12,7 +13,7 @@ from components.parallel_example_gen import executor as parallel_executor
 from components.parallel_example_gen import reader as parallel_reader
 from components.treebank_example_gen import executor as treebank_executor
 from components.treebank_example_gen import reader as treebank_reader
-from pipeline import config, report, runner, serving_client, translate
+from pipeline import cli, config, report, runner, serving_client, translate
 from tests.data import treebank
 from tests.test_parallel_example_gen import write_pairs
 from tests.test_translation_pipeline import _lines
@@ -48,11 +49,11 @@ def tagging(tmp_path_factory):
                   "dropout": 0.1, "epochs": 3, "batch_size": 2, "learning_rate": 0.01,
                   "embedding": "learned+glove", "char_filters": 4, "char_embedding_dim": 4,
                   "accuracy_floor": 0.0}]})
-  return cfg, runner.run_local(cfg, data_dir), data_dir / "treebank.zip"
+  return cfg, runner.run_local(cfg, data_dir), data_dir / "treebank.zip", words
 
 
-def test_tagger_is_pushed_and_its_tfma_token_accuracy_is_the_served_models(tagging):
-  cfg, pushed, zip_path = tagging
+def test_tagger_is_pushed_and_its_tfma_token_accuracy_is_the_served_models(tagging, capsys):
+  cfg, pushed, zip_path, words = tagging
   assert list(pushed) == ["bigru"]
   served = tf.saved_model.load(serving_client.resolve_version_dir(
       os.path.join(cfg.serving_dir, "bigru")))
@@ -63,10 +64,20 @@ def test_tagger_is_pushed_and_its_tfma_token_accuracy_is_the_served_models(taggi
   expected = counts["correct"].numpy().sum() / sum(len(s.words) for s in test)
   row = _leaderboard(cfg)["bigru"]
   assert row["task"] == "tagging" and row["examples"] == len(test)
+  assert row["feature"] == "word_ids, learned 8 + char CNN 4 + GloVe"
   assert row["value"] == pytest.approx(expected, abs=1e-6)
   tags = serving_client.load(os.path.join(cfg.serving_dir, "bigru")).predict(
       ["the dog saw a cat ."])["tags"]
   assert tags.shape == (1, 8) and all(t != b"" for t in tags[0][:6])
+  # the CLI prints one sentence's words and tags, as text, without the padding
+  assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bigru"),
+                   "the dog saw a cat ."]) == 0
+  printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+  assert printed["words"] == ["the", "dog", "saw", "a", "cat", "."]
+  assert printed["tags"] == [t.decode() for t in tags[0][:6]]
+  with open(report.write(cfg.output_dir)) as f:
+    text = f.read()
+  assert f"All {len(words)} words of `{zip_path.parent / 'vectors.txt'}` (4-d)" in text
 
 
 @pytest.fixture(scope="module")

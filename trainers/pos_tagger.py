@@ -9,11 +9,12 @@
 
 Seed 003's model is the first branch alone (embedding_dim 128, units 256). A word the train split
 saw fewer than twice has the OOV id (components.tagger_preprocessing), 14 % of the test words:
-the seed's model tags those 57 % right, as against 97 % for the others. Its characters and, for
-nine in ten of them, a GloVe vector (the vectors come from text the treebank is not part of) are
-what is left to go on; see the README's POS section for what each branch adds. Padding (word id 0) is masked from the embedding
-on: the backward GRU starts at the last word, not in the padding, and the mask reaches the output,
-where Keras drops padded steps from the loss (the mean is over real tokens). The metric,
+the seed's model tags those 57 % right, as against 97 % for the others. Their characters and,
+for nine in ten of them, a GloVe vector are what is left to go on.
+
+Padding (word id 0) is masked from the word embedding on (Concatenate keeps that mask): the
+backward GRU starts at the last word, not in the padding, and the mask reaches the output, where
+Keras drops padded steps from the loss (the mean is over real tokens). The metric,
 `token_accuracy`, counts real tokens from the labels (tag id > 0) over the whole epoch: the seed's
 "masked accuracy" took its mask from the predictions.
 

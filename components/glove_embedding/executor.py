@@ -99,7 +99,8 @@ class _WriteSourceMatrix(beam.DoFn):
                else np.stack(values))
     matrix = np.concatenate([np.zeros([self._reserved, self._dim], np.float32), vectors])
     matrix_lib.write(self._uri, matrix, {
-        "found": len(words), "vocabulary_size": len(words), "coverage": 1.0,
+        "rows": "source words", "found": len(words), "vocabulary_size": len(words),
+        "coverage": 1.0,
         "source": str(self._src), "dim": self._dim, "reserved_rows": self._reserved,
         "missing_sample": []}, words=words)
 
