@@ -38,11 +38,30 @@ def test_tfma_token_accuracy_sums_words_over_sentences():
   assert list(value.values()) == [pytest.approx(4 / 12)]  # not the mean of 1, 1/3, 0
 
 
-def _model(mask_zero=True, seed=1):
+CHARS = 3
+GLOVE = np.random.default_rng(1).normal(size=(9, 4)).astype(np.float32)
+
+
+def _model(mask_zero=True, seed=1, branches=False, length=LENGTH):
+  """The seed's model, or with branches the char CNN and the GloVe vectors beside the words."""
   keras.utils.set_random_seed(seed)
+  extra = {"char_filters": 5, "char_embedding_dim": 3, "embedding": "learned+glove"} \
+      if branches else {}
   config = common.TrainerConfig(model_name="t", embedding_dim=6, units=4, dropout=0.2,
-                                mask_zero=mask_zero)
-  return pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=LENGTH)
+                                mask_zero=mask_zero, **extra)
+  return pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=length,
+                                char_vocab_size=7, glove_matrix=GLOVE if branches else None,
+                                word_chars=CHARS)
+
+
+def _inputs(ids, branches):
+  """The model's inputs for word ids: chars and GloVe ids that are 0 exactly at the padding."""
+  if not branches:
+    return ids
+  real = (ids > 0).astype(np.int64)
+  chars = (np.arange(ids.size * CHARS).reshape(*ids.shape, CHARS) % 6 + 1) * real[..., None]
+  return {"word_ids": ids, "char_ids": chars.reshape(len(ids), -1),
+          "glove_ids": (ids % 8 + 1) * real}
 
 
 def test_token_accuracy_counts_real_tokens_only():
@@ -67,36 +86,39 @@ def test_token_accuracy_counts_real_tokens_only():
   assert float(metric.result()) == pytest.approx(expected)
 
 
-def test_loss_and_metric_are_over_real_tokens_and_ignore_labels_at_padding():
-  model = _model()
-  probabilities = model.predict(IDS, verbose=0)
+@pytest.mark.parametrize("branches", [False, True], ids=["seed", "chars_glove"])
+def test_loss_and_metric_are_over_real_tokens_and_ignore_labels_at_padding(branches):
+  model = _model(branches=branches)
+  inputs = _inputs(IDS, branches)
+  probabilities = model.predict(inputs, verbose=0)
   real = IDS > 0
   picked = np.take_along_axis(probabilities, LABELS[..., None], axis=-1)[..., 0]
   expected_loss = -np.log(picked[real]).mean()
   expected_accuracy = (probabilities.argmax(-1) == LABELS)[real].mean()
-  got = model.evaluate(IDS, LABELS, batch_size=2, verbose=0, return_dict=True)
+  got = model.evaluate(inputs, LABELS, batch_size=2, verbose=0, return_dict=True)
   assert got["loss"] == pytest.approx(expected_loss, rel=1e-4)
   assert got["token_accuracy"] == pytest.approx(expected_accuracy)
   # other labels where the words are padding: the loss does not change
   relabelled = LABELS.copy()
   relabelled[~real] = 3
-  again = model.evaluate(IDS, relabelled, batch_size=2, verbose=0, return_dict=True)
+  again = model.evaluate(inputs, relabelled, batch_size=2, verbose=0, return_dict=True)
   assert again["loss"] == pytest.approx(got["loss"], rel=1e-6)
   # the control: without the mask the padded steps are scored and the loss moves
-  unmasked = _model(mask_zero=False)
-  before = unmasked.evaluate(IDS, LABELS, batch_size=2, verbose=0, return_dict=True)["loss"]
-  after = unmasked.evaluate(IDS, relabelled, batch_size=2, verbose=0, return_dict=True)["loss"]
+  unmasked = _model(mask_zero=False, branches=branches)
+  before = unmasked.evaluate(inputs, LABELS, batch_size=2, verbose=0, return_dict=True)["loss"]
+  after = unmasked.evaluate(inputs, relabelled, batch_size=2, verbose=0,
+                            return_dict=True)["loss"]
   assert abs(after - before) > 1e-3
 
 
-def test_padding_does_not_change_the_tags_of_real_words():
+@pytest.mark.parametrize("branches", [False, True], ids=["seed", "chars_glove"])
+def test_padding_does_not_change_the_tags_of_real_words(branches):
   """The backward GRU starts at the last word: more padding, same predictions."""
-  model = _model()
-  short = model.predict(IDS, verbose=0)
-  config = common.TrainerConfig(model_name="t", embedding_dim=6, units=4, dropout=0.2)
-  longer = pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=LENGTH + 4)
+  model = _model(branches=branches)
+  short = model.predict(_inputs(IDS, branches), verbose=0)
+  longer = _model(branches=branches, length=LENGTH + 4)
   longer.set_weights(model.get_weights())
-  padded = longer.predict(np.pad(IDS, [(0, 0), (0, 4)]), verbose=0)
+  padded = longer.predict(_inputs(np.pad(IDS, [(0, 0), (0, 4)]), branches), verbose=0)
   real = IDS > 0
   np.testing.assert_allclose(padded[:, :LENGTH][real], short[real], atol=1e-5)
 

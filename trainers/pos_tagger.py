@@ -12,11 +12,11 @@ saw fewer than twice has the OOV id (components.tagger_preprocessing), 14 % of t
 the seed's model tags those 57 % right, as against 97 % for the others. Their characters and,
 for nine in ten of them, a GloVe vector are what is left to go on.
 
-Padding (word id 0) is masked from the word embedding on (Concatenate keeps that mask): the
-backward GRU starts at the last word, not in the padding, and the mask reaches the output, where
-Keras drops padded steps from the loss (the mean is over real tokens). The metric,
-`token_accuracy`, counts real tokens from the labels (tag id > 0) over the whole epoch: the seed's
-"masked accuracy" took its mask from the predictions.
+Padding (word id 0) is masked from the word embedding on (with several parts, the word ids' mask
+is given to the GRU): the backward GRU starts at the last word, not in the padding, and the mask
+reaches the output, where Keras drops padded steps from the loss (the mean is over real tokens).
+The metric, `token_accuracy`, counts real tokens from the labels (tag id > 0) over the whole
+epoch: the seed's "masked accuracy" took its mask from the predictions.
 
 Serving signatures (the Transform graph inside):
   serving_default  text [batch] raw sentences, whitespace-split -> tags [batch, L] strings ("" past
@@ -134,10 +134,14 @@ def build_model(config: common.TrainerConfig, vocab_size: int, num_tags: int,
                        "words and matrix (the pipeline's GloveEmbedding output)")
     inputs[GLOVE_IDS] = keras.Input(shape=(sequence_length,), dtype="int64", name=GLOVE_IDS)
     parts.append(_glove_features(inputs[GLOVE_IDS], glove_matrix))
-  # Concatenate keeps the word embedding's padding mask for the GRU and the loss.
   x = parts[0] if len(parts) == 1 else keras.layers.Concatenate()(parts)
   x = keras.layers.SpatialDropout1D(config.dropout)(x)
-  x = keras.layers.Bidirectional(keras.layers.GRU(config.units, return_sequences=True))(x)
+  # One part: its Embedding's mask flows on. Several: Concatenate would OR the word mask with
+  # the unmasked parts' (every step real), so the word mask is handed to the GRU itself.
+  mask = (keras.ops.not_equal(inputs[FEATURE], 0) if len(parts) > 1 and config.mask_zero
+          else None)
+  x = keras.layers.Bidirectional(keras.layers.GRU(config.units, return_sequences=True))(
+      x, mask=mask)
   outputs = keras.layers.TimeDistributed(keras.layers.Dense(num_tags, activation="softmax"),
                                          name="tags")(x)
   # A single input stays a tensor, not a one-key dict: the seed's model is called on the ids.
@@ -229,6 +233,10 @@ def run_fn(fn_args) -> keras.Model:
   spec = {k: spec[k] for k in names + (LABEL,)}
   lookup = matrix = None
   if uses_glove(config):
+    if not config.embedding_uri:
+      raise ValueError(f"model {config.model_name}: embedding learned+glove needs the GloVe "
+                       "matrix artifact (the pipeline's GloveEmbedding output), and the Trainer "
+                       "got none")
     words, matrix = load_words(config.embedding_uri), load_matrix(config.embedding_uri)
     lookup = glove_lookup(words)
     common.logging.info("GloVe: %d words, %d-d, from %s", len(words), matrix.shape[1],
