@@ -69,9 +69,8 @@ def char_ids(words: tf.SparseTensor, length: int, chars: int) -> tf.Tensor:
   words = tf.RaggedTensor.from_sparse(words)[:, :length]
   codepoints = tf.cast(tf.strings.unicode_decode(words.flat_values, "UTF-8"), tf.int64)
   # Over code points, as components.char_preprocessing (a text vocabulary file cannot hold "\n").
-  vocab = tft.vocabulary(codepoints.flat_values, vocab_filename=CHAR_VOCAB,
-                         name="tagger_char_vocab")
-  ids = tft.apply_vocabulary(codepoints.flat_values, vocab, default_value=-1) + 2
+  ids = tft.compute_and_apply_vocabulary(codepoints.flat_values, default_value=-1,
+                                         vocab_filename=CHAR_VOCAB, name="tagger_char_vocab") + 2
   per_word = codepoints.with_flat_values(ids)[:, :chars]
   grid = words.with_flat_values(per_word).to_tensor(default_value=PAD_ID,
                                                     shape=[None, length, chars])

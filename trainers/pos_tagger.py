@@ -98,13 +98,16 @@ def glove_lookup(words: list[str]) -> keras.layers.StringLookup:
                                    name="glove_lookup")
 
 
-def with_glove_ids(features: dict, lookup: Optional[keras.layers.StringLookup]) -> dict:
-  """The Transform's features -> the model's: word_keys replaced by glove_ids."""
-  if lookup is None:
-    return features
-  features = dict(features)
-  features[GLOVE_IDS] = lookup(features.pop(KEYS))
-  return features
+def model_inputs(transformed: dict, names: tuple[str, ...],
+                 lookup: Optional[keras.layers.StringLookup]):
+  """The Transform's features `names` -> the model's inputs: the word ids alone for the seed's
+  model, else a dict, word_keys replaced by glove_ids."""
+  if names == (FEATURE,):
+    return transformed[FEATURE]
+  inputs = {k: transformed[k] for k in names}
+  if lookup is not None:
+    inputs[GLOVE_IDS] = lookup(inputs.pop(KEYS))
+  return inputs
 
 
 def _glove_features(ids, matrix: np.ndarray):
@@ -154,22 +157,16 @@ def build_model(config: common.TrainerConfig, vocab_size: int, num_tags: int,
 def dataset(patterns, spec: dict, batch_size: int, shuffle: bool, seed: int,
             drop_remainder: bool,
             lookup: Optional[keras.layers.StringLookup] = None) -> tf.data.Dataset:
-  """Transformed TFRecords -> (features, tag_ids) batches of a known count: word_ids alone, or
-  a dict when the spec holds more features than word_ids and tag_ids."""
+  """Transformed TFRecords -> (model_inputs, tag_ids) batches of a known count."""
   files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
   ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
   if shuffle:
     ds = ds.shuffle(20000, seed=seed, reshuffle_each_iteration=True)
   ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=drop_remainder), files,
                                  batch_size, drop_remainder)
-  names = [k for k in spec if k != LABEL]
-
-  def split(e):
-    if names == [FEATURE]:
-      return e[FEATURE], e[LABEL]
-    return with_glove_ids({k: e[k] for k in names}, lookup), e[LABEL]
-
-  ds = ds.map(lambda r: split(tf.io.parse_example(r, spec)),
+  names = tuple(k for k in spec if k != LABEL)
+  ds = ds.map(lambda r: (lambda e: (model_inputs(e, names, lookup), e[LABEL]))(
+      tf.io.parse_example(r, spec)),
               num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
   return common.shard_by_batch(ds)
 
@@ -179,9 +176,9 @@ class TaggerModule(serving.ServingModule):
 
   def __init__(self, model: keras.Model, tf_transform_output, feature_names: tuple[str, ...],
                lookup: Optional[keras.layers.StringLookup] = None):
-    featurize = ((lambda t: t[FEATURE]) if feature_names == (FEATURE,)
-                 else (lambda t: with_glove_ids({k: t[k] for k in feature_names}, lookup)))
-    super().__init__(model, tf_transform_output, featurize=featurize, output_name=TAGS_KEY)
+    super().__init__(model, tf_transform_output,
+                     featurize=lambda t: model_inputs(t, feature_names, lookup),
+                     output_name=TAGS_KEY)
     self._tags = tf.constant(tagger_preprocessing.tag_names(tf_transform_output))
     self.glove_lookup = lookup  # tracked: its table goes into the SavedModel
 
