@@ -138,6 +138,28 @@ def test_beam_profiles_give_their_runner_args_and_beam_accepts_them():
   assert dataflow.view_as(po.WorkerOptions).sdk_container_image == "textzoo:0.1.0"
 
 
+@pytest.mark.parametrize("beam", [
+    {"direct_num_workers": 1, "direct_running_mode": "in_memory"},
+    {"profile": "flink", "flink": {"master": "jm:8081"}},
+    {"profile": "spark", "spark": {"master_url": "spark://m:7077", "rest_url": "http://m:6066"}},
+    {"profile": "dataflow", "dataflow": {"project": "p", "region": "r",
+                                         "temp_location": "gs://b/tmp"}}])
+def test_no_profile_makes_tfx_package_itself_for_workers(beam, monkeypatch):
+  # TFX's Beam executors pass their args through this; without a dependency flag it copies its
+  # own install into a temp dir and builds an sdist per component (and never deletes the copy).
+  from tfx.utils import dependency_utils
+
+  def build_ephemeral_package():
+    raise AssertionError("TFX would build and stage an sdist of itself")
+
+  monkeypatch.setattr(dependency_utils, "build_ephemeral_package", build_ephemeral_package)
+  args = config.from_dict({"models": [{"name": "m"}], "beam": beam}).beam_args()
+  assert dependency_utils.make_beam_dependency_flags(args) == args
+  assert dependency_utils.make_beam_dependency_flags(
+      config.direct_beam_args(2, "multi_processing")) == config.direct_beam_args(
+          2, "multi_processing")
+
+
 def test_beam_profile_errors_name_the_key():
   models = [{"name": "m"}]
   with pytest.raises(config.ConfigError, match=r"unknown Beam profile 'flinx'; valid names: "

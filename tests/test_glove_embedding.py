@@ -18,6 +18,7 @@ from tfx.types import standard_artifacts
 from components.embedding_trainer.component import EmbeddingTrainer
 from components.glove_embedding import executor, load_matrix, load_words, sources
 from components.glove_embedding.component import EmbeddingMatrix, GloveEmbedding
+from pipeline import config
 from tests.fixtures import SAMPLES_DIR, SPLITS, run_local
 
 DIM = 4
@@ -25,7 +26,7 @@ VOCABULARY = ["the", "movie", "café", "zzunknown", "good", "bad", "qqmissing"]
 # (word, vector) in file order; "good" twice: its first line must win.
 GLOVE = [(w, np.arange(DIM, dtype=np.float32) * (i + 1) / 7 - i)
          for i, w in enumerate(["the", "good", ",", "movie", "bad", "good", "café", "other"])]
-IN_MEMORY = ["--direct_num_workers=1", "--direct_running_mode=in_memory"]
+IN_MEMORY = config.direct_beam_args(1, "in_memory")
 
 
 def _expected_matrix():
@@ -229,7 +230,7 @@ def test_pipeline_embedding_reaches_the_trainer(tmp_path):
       for trainer_id, embedding in [("WithEmbedding", glove.outputs["embedding"]),
                                     ("Plain", None)]]
   run_local(tmp_path, [graph, examples, glove, *trainers],
-            ["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+            config.direct_beam_args(2, "multi_processing"))
 
   store = metadata_store.MetadataStore(
       tfx.orchestration.metadata.sqlite_metadata_connection_config(str(tmp_path / "mlmd.sqlite")))

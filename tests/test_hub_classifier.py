@@ -18,11 +18,11 @@ from tfx.components.trainer import fn_args_utils
 from tfx.types import artifact_utils, standard_artifacts
 
 from components import preprocessing
-from pipeline import serving_client
+from pipeline import config, serving_client
 from tests import fixtures
 from trainers import hub_classifier
 
-LOCAL_BEAM = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+LOCAL_BEAM = config.direct_beam_args(1, "in_memory")
 DIM, BUCKETS = 8, 64
 EPOCHS = 3
 TEXTS = ["A wonderful, great film.<br /><br />Loved every minute.", "Awful and boring.<br/>Dull."]

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORKERS = 2
 EPOCHS = 3
 BATCH = 2  # per replica: a global batch of 4
-LOCAL_BEAM = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+LOCAL_BEAM = config.direct_beam_args(1, "in_memory")
 
 
 def _local_run(root, components) -> None:

@@ -14,6 +14,7 @@ import tensorflow_transform as tft
 
 from components import tagger_preprocessing
 from components.treebank_example_gen import executor, reader
+from pipeline import config as run_config
 from tests.data import treebank
 from tests.fixtures import trainer_fn_args
 from trainers import common, pos_tagger
@@ -251,7 +252,7 @@ def _glove_artifact(tmp_path) -> str:
   embedding = EmbeddingMatrix()
   embedding.uri = str(tmp_path / "glove")
   glove_executor.Executor(base_beam_executor.BaseBeamExecutor.Context(
-      beam_pipeline_args=["--direct_num_workers=1", "--direct_running_mode=in_memory"])).Do(
+      beam_pipeline_args=run_config.direct_beam_args(1, "in_memory"))).Do(
           {}, {"embedding": [embedding]}, {"source": str(path), "source_fingerprint": "",
                                           "vocabulary_name": "", "reserved_rows": 2})
   return embedding.uri

@@ -14,6 +14,7 @@ import tensorflow_transform as tft
 import tensorflow_transform.beam as tft_beam
 
 from components import preprocessing, subword
+from pipeline import config
 from tests.fixtures import SAMPLES_DIR, SPLITS, transform_samples
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -136,8 +137,7 @@ def samples_transform(tmp_path_factory):
   """The committed samples through the real Transform on 2 Beam worker processes."""
   output_dir = transform_samples(
       tmp_path_factory.mktemp("samples"), {"sequence_length": 32, "subword_vocab_size": 300},
-      SPLITS, transform_beam_args=["--direct_num_workers=2",
-                                   "--direct_running_mode=multi_processing"])
+      SPLITS, transform_beam_args=config.direct_beam_args(2, "multi_processing"))
   graph_dir = glob.glob(os.path.join(output_dir, "transform_graph", "*"))[0]
   examples_dir = glob.glob(os.path.join(output_dir, "transformed_examples", "*"))[0]
   return graph_dir, examples_dir
