@@ -4,7 +4,6 @@ import collections
 import functools
 import math
 import re
-import tempfile
 
 import keras
 import numpy as np
@@ -22,21 +21,21 @@ RAW_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string),
             "label": tf.io.FixedLenFeature([1], tf.int64)}
 
 
-def analyze_and_transform(top_k=1000, sequence_length=None):
+def analyze_and_transform(work_dir, top_k=1000, sequence_length=None):
   raw = [{"text": [t], "label": [y]} for t, y in TRAIN]
   metadata = tft.DatasetMetadata.from_feature_spec(RAW_SPEC)
   fn = functools.partial(preprocessing.preprocessing_fn, custom_config={
       "unigram_top_k": top_k, "bigram_top_k": top_k, "sequence_length": sequence_length})
-  out_dir = tempfile.mkdtemp()
-  with tft_beam.Context(temp_dir=tempfile.mkdtemp(), force_tf_compat_v1=False):
+  out_dir = str(work_dir / "transform_fn")
+  with tft_beam.Context(temp_dir=str(work_dir / "tmp"), force_tf_compat_v1=False):
     (transformed, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
     _ = transform_fn | tft_beam.WriteTransformFn(out_dir)
   return transformed, tft.TFTransformOutput(out_dir)
 
 
 @pytest.fixture(scope="module")
-def result():
-  return analyze_and_transform()
+def result(tmp_path_factory):
+  return analyze_and_transform(tmp_path_factory.mktemp("transform"))
 
 
 def keras_tokens(text):
@@ -66,8 +65,8 @@ def test_unigram_vocab_equals_keras_vocab(result):
   assert [counts[v] for v in vocab] == sorted(counts.values(), reverse=True)  # by frequency
 
 
-def test_top_k_keeps_most_frequent_and_maps_rest_to_oov():
-  transformed, output = analyze_and_transform(top_k=5)
+def test_top_k_keeps_most_frequent_and_maps_rest_to_oov(tmp_path):
+  transformed, output = analyze_and_transform(tmp_path, top_k=5)
   vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
   counts = collections.Counter(tok for t, _ in TRAIN for tok in python_tokens(t))
   assert len(vocab) == 5
@@ -115,11 +114,12 @@ def test_multi_hot_ids_cover_every_token(result):
     assert row["label"] == label
 
 
-def test_word_sequences_are_padded_truncated_with_reserved_ids():
-  transformed, output = analyze_and_transform(top_k=5, sequence_length=8)
+def test_word_sequences_are_padded_truncated_with_reserved_ids(tmp_path):
+  transformed, output = analyze_and_transform(tmp_path / "with", top_k=5, sequence_length=8)
   vocab = [t.decode() for t in output.vocabulary_by_name(preprocessing.UNIGRAM_VOCAB)]
   for row, (text, _) in zip(transformed, TRAIN):
     tokens = python_tokens(text)[:8]
     expected = [vocab.index(t) + 2 if t in vocab else 1 for t in tokens]
     assert list(row["word_ids"]) == expected + [0] * (8 - len(expected))
-  assert "word_ids" not in analyze_and_transform(top_k=5)[0][0]  # only when asked for
+  without = analyze_and_transform(tmp_path / "without", top_k=5)[0][0]
+  assert "word_ids" not in without  # only when asked for
