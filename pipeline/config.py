@@ -240,14 +240,14 @@ class RunConfig:
       flink = beam.flink
       args = ["--runner=FlinkRunner", f"--flink_master={flink.master}",
               f"--flink_version={flink.version}", "--flink_submit_uber_jar",
-              *self._environment_args(flink), f"--sdk_container_image={self.image}"]
+              *self._environment_args(flink)]
       if flink.parallelism:
         args.append(f"--parallelism={flink.parallelism}")
     elif beam.profile == "spark":
       spark = beam.spark
       args = ["--runner=SparkRunner", f"--spark_master_url={spark.master_url}",
               "--spark_submit_uber_jar", f"--spark_rest_url={spark.rest_url}",
-              *self._environment_args(spark), f"--sdk_container_image={self.image}"]
+              *self._environment_args(spark)]
     else:  # dataflow
       flow = beam.dataflow
       args = ["--runner=DataflowRunner", f"--project={flow.project}", f"--region={flow.region}",
@@ -262,12 +262,14 @@ class RunConfig:
     return args + list(beam.extra_args)
 
   def _environment_args(self, profile) -> list[str]:
-    """Where a portable runner's SDK workers come from: by default containers of `image`."""
+    """Where a portable runner's SDK workers come from: by default containers of `image`
+    (--sdk_container_image only tells TFX so; see beam_args)."""
     config = profile.environment_config
     if profile.environment_type == "DOCKER":
       config = config or self.image
     args = [f"--environment_type={profile.environment_type}"]
-    return args + ([f"--environment_config={config}"] if config else [])
+    return args + ([f"--environment_config={config}"] if config else []) + [
+        f"--sdk_container_image={self.image}"]
 
 
 def direct_beam_args(workers: int, running_mode: str, image: str = RunConfig.image) -> list[str]:

@@ -139,6 +139,7 @@ def test_beam_profiles_give_their_runner_args_and_beam_accepts_them():
 
 
 @pytest.mark.parametrize("beam", [
+    None,  # config.direct_beam_args, as the tests use it
     {"direct_num_workers": 1, "direct_running_mode": "in_memory"},
     {"profile": "flink", "flink": {"master": "jm:8081"}},
     {"profile": "spark", "spark": {"master_url": "spark://m:7077", "rest_url": "http://m:6066"}},
@@ -153,11 +154,9 @@ def test_no_profile_makes_tfx_package_itself_for_workers(beam, monkeypatch):
     raise AssertionError("TFX would build and stage an sdist of itself")
 
   monkeypatch.setattr(dependency_utils, "build_ephemeral_package", build_ephemeral_package)
-  args = config.from_dict({"models": [{"name": "m"}], "beam": beam}).beam_args()
+  args = (config.direct_beam_args(2, "multi_processing") if beam is None else
+          config.from_dict({"models": [{"name": "m"}], "beam": beam}).beam_args())
   assert dependency_utils.make_beam_dependency_flags(args) == args
-  assert dependency_utils.make_beam_dependency_flags(
-      config.direct_beam_args(2, "multi_processing")) == config.direct_beam_args(
-          2, "multi_processing")
 
 
 def test_beam_profile_errors_name_the_key():

@@ -165,9 +165,12 @@ def dataset(patterns, spec: dict, batch_size: int, shuffle: bool, seed: int,
   ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=drop_remainder), files,
                                  batch_size, drop_remainder)
   names = tuple(k for k in spec if k != LABEL)
-  ds = ds.map(lambda r: (lambda e: (model_inputs(e, names, lookup), e[LABEL]))(
-      tf.io.parse_example(r, spec)),
-              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+  def split(records):
+    examples = tf.io.parse_example(records, spec)
+    return model_inputs(examples, names, lookup), examples[LABEL]
+
+  ds = ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
   return common.shard_by_batch(ds)
 
 
