@@ -214,12 +214,15 @@ def build_parser() -> argparse.ArgumentParser:
   trans = sub.add_parser("translate", help="translate English sentences with a served translator")
   trans.add_argument("--model", required=True,
                      help="serving/<model> (newest version) or a version directory")
-  trans.add_argument("--beam", type=_positive_int, default=1,
-                     help="1: greedy (default); k > 1: beam search of width k")
-  trans.add_argument("--alpha", type=float, default=1.0,
-                     help="beam length normalisation: log-probability / length ** alpha")
-  trans.add_argument("--unk-penalty", type=float, default=0.0,
-                     help="subtracted from the unknown word's log-probability at each step")
+  trans.add_argument("--beam", type=_positive_int,
+                     help="1: greedy; k > 1: beam search of width k (default: the model's "
+                     "configured beam_width)")
+  trans.add_argument("--alpha", type=float,
+                     help="beam length normalisation: log-probability / length ** alpha "
+                     "(default: the model's length_alpha)")
+  trans.add_argument("--unk-penalty", type=float,
+                     help="subtracted from the unknown word's log-probability at each step "
+                     "(default: the model's unk_penalty)")
   trans.add_argument("sentences", nargs="+")
   trans.set_defaults(func=cmd_translate)
 

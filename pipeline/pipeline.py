@@ -1,5 +1,6 @@
 """The TFX pipeline: ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform,
-then per model: [CharWindows ->] Trainer -> (baseline Resolver) -> Evaluator -> Pusher.
+then per model: [CharWindows ->] Trainer -> (baseline Resolver) -> Evaluator, ServingCheck ->
+Pusher (pushes only a model both bless).
 
 Classification (IMDB, UCI sentences, sarcasm): Transform builds word/n-gram features and word (or
 subword) id sequences; a GloveEmbedding step builds the GloVe matrix when a model asks for it (its
@@ -9,6 +10,8 @@ vocabulary; CharWindows cuts the windows each model trains on; the Evaluator sco
 Tagging (treebank): word and tag vocabularies; the Evaluator's metric is token accuracy.
 Translation (spa-eng, fra-eng): source/target vocabularies; the Evaluator's metric is the BLEU of
 greedy decoding (the Trainer also writes greedy and beam BLEU to bleu.json).
+Every task: ServingCheck runs the candidate in TF Serving's session-based loader on raw test
+inputs and compares it with tf.saved_model.load before the Pusher may publish it.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from components.glove_embedding.component import GloveEmbedding
 from components.imdb_example_gen.component import ImdbExampleGen
 from components.parallel_example_gen.component import ParallelExampleGen
 from components.sentence_example_gen.component import SentenceExampleGen
+from components.serving_check.component import ServingCheck
 from components.text_example_gen.component import TextExampleGen
 from components.treebank_example_gen.component import TreebankExampleGen
 from pipeline.config import SEQUENCE_TRAINERS, TRANSLATOR_KEYS, ModelConfig, RunConfig
@@ -37,6 +41,9 @@ TRANSLATION_PREPROCESSING_FN = "components.translation_preprocessing.preprocessi
 # How each plain-text corpus is read: files (a glob, joined in name order), Gutenberg markers.
 TEXT_CORPORA = {"tinyshakespeare": ("tinyshakespeare.txt", False),
                 "alice": ("pg1[12].txt", True)}
+# The ExampleGen feature whose raw text a task's serving_default takes (ServingCheck's inputs).
+SERVING_TEXT_FEATURE = {"classification": "text", "char_lm": "text", "tagging": "words",
+                        "translation": "source"}
 
 
 def absolute(path: str) -> str:
@@ -254,14 +261,18 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
         examples=eval_examples, model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"], example_splits=["test"],
         eval_config=evaluation).with_id(_id("Evaluator", model))
+    serving_check = ServingCheck(
+        model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
+        text_feature=SERVING_TEXT_FEATURE[cfg.task]).with_id(_id("ServingCheck", model))
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"], model_blessing=evaluator.outputs["blessing"],
+        infra_blessing=serving_check.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=absolute(os.path.join(cfg.serving_dir, model.name)))),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
     ).with_id(_id("Pusher", model))
-    components += [trainer, baseline, evaluator, pusher]
+    components += [trainer, baseline, evaluator, serving_check, pusher]
 
   # SQLite ML-Metadata beside a local output dir; an output dir in object storage is a Kubeflow
   # setup, where the cluster keeps ML-Metadata.

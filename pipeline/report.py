@@ -60,7 +60,8 @@ def _custom(artifact, name):
   value = artifact.custom_properties.get(name)
   if value is None:
     return None
-  return value.string_value or value.int_value
+  kind = value.WhichOneof("value")
+  return getattr(value, kind) if kind in ("string_value", "int_value", "double_value") else None
 
 
 def _metrics(evaluation_uri: str) -> dict:
@@ -155,6 +156,11 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
       row.update(_evaluation_row(trainer, metrics), examples=metrics.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")
     row["blessed"] = bool(blessings and _custom(blessings[0], "blessed"))
+    checks = records.artifacts(f"ServingCheck.{name}", "blessing")
+    if checks:
+      row["serving_check"] = {"passed": bool(_custom(checks[0], "blessed")),
+                              "reason": _custom(checks[0], "reason"),
+                              "seconds": _custom(checks[0], "seconds")}
     pushes = records.artifacts(f"Pusher.{name}", "pushed_model")
     row["pushed_version"] = (_custom(pushes[0], "pushed_version")
                              if pushes and _custom(pushes[0], "pushed") else None)
@@ -225,6 +231,16 @@ def write(output_dir: str, report_dir: Optional[str] = None,
         f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
         f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
         f"{r['pushed_version'] or 'not pushed'} |")
+  checked = [r for r in rows if r.get("serving_check")]
+  if checked:
+    lines += ["", "## Serving check (TF Serving's session-based loader)", "",
+              "Before a push, each model is loaded as TF Serving loads it and its signatures "
+              "run on raw test inputs; a model whose outputs differ from tf.saved_model.load's "
+              "is not pushed.", "", "| model | passed | seconds | what was checked, or why not |",
+              "|---|---|---|---|"]
+    lines += [f"| {r['model']} | {'yes' if r['serving_check']['passed'] else 'NO'} | "
+              f"{_fmt(r['serving_check']['seconds'], '{:.1f}')} | "
+              f"{r['serving_check']['reason']} |" for r in checked]
   translators = [r for r in rows if r.get("bleu")]
   if translators:
     lines += ["", "## Translation: greedy and beam BLEU (Trainer, bleu.json)", "",

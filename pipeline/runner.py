@@ -40,10 +40,13 @@ def output_dir_lock(output_dir: str):
 
 
 def pushed_versions(serving_dir: str) -> dict[str, list[str]]:
-  """model name -> numeric versions present under serving_dir, newest last."""
+  """model name -> numeric versions present under serving_dir, newest last (models.config and
+  other files beside the model folders are not models)."""
   result = {}
   if os.path.isdir(serving_dir):
     for name in sorted(os.listdir(serving_dir)):
+      if not os.path.isdir(os.path.join(serving_dir, name)):
+        continue
       versions = [v for v in os.listdir(os.path.join(serving_dir, name)) if v.isdigit()]
       result[name] = sorted(versions, key=int)
   return result

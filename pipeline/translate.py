@@ -2,15 +2,37 @@
 dir) turns English sentences into the target language, greedily or by beam search
 (trainers.seq2seq_decoding: the encoder runs once per sentence, the decoder one step at a time
 through the model's `encode` and `decode_step` signatures). Output words are standardised
-(lowercase, punctuation as separate tokens), as the model was trained on them."""
+(lowercase, punctuation as separate tokens), as the model was trained on them.
+
+Beam width, length alpha and the unknown-word penalty default to what the model's config chose
+(its `vocabulary` signature returns them); an argument overrides each. A model exported before
+they were stored decodes greedily with alpha 1 and no penalty."""
 from __future__ import annotations
 
-from typing import Sequence
+import dataclasses
+from typing import Optional, Sequence
 
 import tensorflow as tf
 
 from pipeline import serving_client
 from trainers import seq2seq_decoding
+
+
+@dataclasses.dataclass(frozen=True)
+class Decoding:
+  beam: int = 1
+  alpha: float = 1.0
+  unk_penalty: float = 0.0
+
+
+def _stored_decoding(vocabulary: dict) -> Decoding:
+  default = Decoding()
+  return Decoding(
+      beam=int(vocabulary["beam_width"].numpy()) if "beam_width" in vocabulary else default.beam,
+      alpha=float(vocabulary["length_alpha"].numpy()) if "length_alpha" in vocabulary
+      else default.alpha,
+      unk_penalty=float(vocabulary["unk_penalty"].numpy()) if "unk_penalty" in vocabulary
+      else default.unk_penalty)
 
 
 def load(model_dir: str) -> seq2seq_decoding.Translator:
@@ -25,13 +47,24 @@ def load(model_dir: str) -> seq2seq_decoding.Translator:
       [t.decode("utf-8") for t in vocabulary["tokens"].numpy().tolist()],
       int(vocabulary["max_length"].numpy()))
   translator.loaded = loaded  # keeps the signatures' variables alive
+  translator.decoding = _stored_decoding(vocabulary)
   return translator
 
 
-def translate(model_dir: str, sentences: Sequence[str], beam: int = 1, alpha: float = 1.0,
-              unk_penalty: float = 0.0) -> list[str]:
-  """beam 1: greedy; beam k > 1: beam search of width k (length-normalised by alpha)."""
-  if beam < 1:
-    raise ValueError(f"--beam must be >= 1, got {beam}")
-  return load(model_dir).translate(list(sentences), beam=beam, alpha=alpha,
-                                   unk_penalty=unk_penalty)
+def _override(stored: Decoding, beam, alpha, unk_penalty) -> Decoding:
+  chosen = Decoding(stored.beam if beam is None else beam,
+                    stored.alpha if alpha is None else alpha,
+                    stored.unk_penalty if unk_penalty is None else unk_penalty)
+  if chosen.beam < 1:
+    raise ValueError(f"--beam must be >= 1, got {chosen.beam}")
+  return chosen
+
+
+def translate(model_dir: str, sentences: Sequence[str], beam: Optional[int] = None,
+              alpha: Optional[float] = None, unk_penalty: Optional[float] = None) -> list[str]:
+  """beam 1: greedy; beam k > 1: beam search of width k (length-normalised by alpha). None: the
+  model's own setting."""
+  translator = load(model_dir)
+  chosen = _override(translator.decoding, beam, alpha, unk_penalty)
+  return translator.translate(list(sentences), beam=chosen.beam, alpha=chosen.alpha,
+                              unk_penalty=chosen.unk_penalty)

@@ -104,7 +104,8 @@ def test_dagbag_loads_the_pipeline_with_its_dependencies_and_schedule(airflow):
       "Trainer.bow": ["SchemaGen", "Transform"],
       "Baseline.bow": [],  # resolves the last blessed model from ML-Metadata when the run starts
       "Evaluator.bow": ["Baseline.bow", "ImdbExampleGen", "Trainer.bow"],
-      "Pusher.bow": ["Evaluator.bow", "Trainer.bow"],
+      "ServingCheck.bow": ["ImdbExampleGen", "Trainer.bow"],
+      "Pusher.bow": ["Evaluator.bow", "ServingCheck.bow", "Trainer.bow"],
   }
   assert dagbag["schedule"] == "@weekly"
   assert dagbag["start_date"].startswith("2025-01-06")

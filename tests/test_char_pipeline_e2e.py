@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config, generate, lm_score, report, runner
+from tests import serving_checks
 
 pytestmark = pytest.mark.e2e
 
@@ -94,6 +95,21 @@ def test_step_signature_matches_reading_the_whole_text(run):
                                       state=primed["state"])
   np.testing.assert_allclose(stepped["probabilities"][0], whole["probabilities"][0], atol=1e-5)
   np.testing.assert_allclose(np.sum(whole["probabilities"], axis=1), 1.0, atol=1e-5)
+
+
+def test_every_signature_answers_in_the_session_loader_as_in_tf2(run):
+  cfg, _ = run
+  records = list(tf.data.TFRecordDataset(tf.io.gfile.glob(os.path.join(
+      _windows_artifact(cfg, "char_gru").uri, "Split-test", "*")), compression_type="GZIP"))
+  served = serving_checks.session_outputs(
+      os.path.join(cfg.serving_dir, "char_gru", _version(cfg)), {
+          "serving_default": {"text": ["to be, o", "whe"]},
+          "vocabulary": {},
+          "step": lambda out: {"char_id": np.array([3, 4], np.int64),
+                               "state": out["serving_default"]["state"]},
+          "from_windows": {"examples": [r.numpy() for r in records[:4]]}})
+  assert served["step"]["probabilities"].shape == served["serving_default"]["probabilities"].shape
+  np.testing.assert_allclose(np.sum(served["step"]["probabilities"], axis=1), 1.0, atol=1e-5)
 
 
 def _version(cfg):

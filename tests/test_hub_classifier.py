@@ -19,7 +19,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components import preprocessing
 from pipeline import config, serving_client
-from tests import fixtures
+from tests import fixtures, serving_checks
 from trainers import hub_classifier
 
 LOCAL_BEAM = config.direct_beam_args(1, "in_memory")
@@ -120,6 +120,11 @@ def test_export_serves_raw_strings_like_the_keras_model(run):
   from_examples = served._loaded.signatures["from_examples"](  # pylint: disable=protected-access
       examples=tf.constant(examples))["probabilities"].numpy()
   np.testing.assert_allclose(from_examples, probabilities, rtol=1e-6)
+  # In TF Serving's session-based loader too, with the encoder's (fine-tuned) variables.
+  sessions = serving_checks.session_outputs(fn_args.serving_model_dir, {
+      "serving_default": {"text": TEXTS}, "from_examples": {"examples": examples}})
+  for outputs in sessions.values():
+    np.testing.assert_allclose(outputs["probabilities"], probabilities, rtol=1e-6)
 
 
 def test_run_fn_needs_a_hub_handle(transform_dir, tmp_path):

@@ -106,7 +106,8 @@ def test_kubeflow_spec_has_the_tasks_dependencies_image_and_beam_args(tmp_path):
       "Baseline.bow-model-blessing-resolver": set(),
       "Baseline.bow-model-resolver": set(),
       "Evaluator.bow": {"ImdbExampleGen", "Trainer.bow", "Baseline.bow-model-resolver"},
-      "Pusher.bow": {"Trainer.bow", "Evaluator.bow"},
+      "ServingCheck.bow": {"ImdbExampleGen", "Trainer.bow"},
+      "Pusher.bow": {"Trainer.bow", "Evaluator.bow", "ServingCheck.bow"},
   }
   containers = {name: _executor(spec, name).get("container") for name in tasks}
   for name, container in containers.items():

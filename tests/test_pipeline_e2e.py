@@ -3,6 +3,9 @@ pushed models in TF Serving layout, the served raw-string signature, the blessin
 cached rerun."""
 import json
 import os
+import re
+import subprocess
+import sys
 
 import ml_metadata as mlmd
 import numpy as np
@@ -10,7 +13,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config, runner, serving_client
-from tests import fixtures
+from tests import fixtures, serving_checks
 
 pytestmark = pytest.mark.e2e
 
@@ -88,6 +91,54 @@ def test_examples_signature_agrees_with_text_signature(run):
   np.testing.assert_allclose(from_examples, from_text.numpy(), rtol=1e-6)
 
 
+def test_pushed_model_answers_in_the_session_loader_as_in_tf2(run):
+  """As TF Serving loads it: the MetaGraph's restore op into a session, then Session.run."""
+  cfg, _, _ = run
+  version_dir = serving_client.resolve_version_dir(
+      os.path.join(cfg.serving_dir, "bow_unigram_binary"))
+  texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it."]
+  served = serving_checks.session_outputs(version_dir, {
+      "serving_default": {"text": texts},
+      "from_examples": {"examples": [serving_checks.raw_example(text=t) for t in texts]}})
+  expected = serving_client.load(version_dir).predict(texts)["probabilities"]
+  for name in served:
+    np.testing.assert_allclose(served[name]["probabilities"], expected, rtol=1e-6)
+
+
+def test_saved_model_cli_runs_the_pushed_model(run):
+  cfg, _, _ = run
+  version_dir = serving_client.resolve_version_dir(
+      os.path.join(cfg.serving_dir, "bow_unigram_binary"))
+  texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it."]
+  cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+  done = subprocess.run(
+      [cli, "run", "--dir", version_dir, "--tag_set", "serve", "--signature_def",
+       "serving_default", "--input_exprs", f"text={json.dumps(texts)}"],
+      capture_output=True, text=True, timeout=300, check=True)
+  printed = re.search(r"Result for output key probabilities:\s*\[([^\]]*)\]", done.stdout)
+  assert printed, done.stdout + done.stderr
+  values = np.array([float(v) for v in printed.group(1).split()])
+  expected = serving_client.load(version_dir).predict(texts)["probabilities"]
+  np.testing.assert_allclose(values, expected, rtol=1e-5)
+
+
+def test_serving_check_ran_before_each_push_and_models_config_lists_the_pushed(run):
+  from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
+  from tensorflow_serving.config import model_server_config_pb2  # pylint: disable=import-outside-toplevel
+  cfg, _, pushed = run
+  store, _ = _executions(cfg)
+  checks = {("bow_bigram_tfidf" if "bow_bigram_tfidf" in a.uri else "bow_unigram_binary"): a
+            for a in store.get_artifacts_by_type("InfraBlessing")}
+  assert set(checks) == {"bow_unigram_binary", "bow_bigram_tfidf"}
+  for artifact in checks.values():  # both serve; the tf-idf model fails only its floor
+    assert artifact.custom_properties["blessed"].int_value == 1
+    assert "serving_default, from_examples" in artifact.custom_properties["reason"].string_value
+  with open(os.path.join(cfg.serving_dir, "models.config")) as f:
+    listed = text_format.Parse(f.read(), model_server_config_pb2.ModelServerConfig())
+  assert [(c.name, c.base_path) for c in listed.model_config_list.config] == [
+      (name, os.path.abspath(os.path.join(cfg.serving_dir, name))) for name in pushed]
+
+
 def test_trainer_ran_on_two_replicas_and_wrote_curves(run):
   cfg, _, _ = run
   histories = []
@@ -135,6 +186,8 @@ def test_report_matches_evaluation_artifacts(run):
     metrics = dict(tfma.load_eval_result(uri).slicing_metrics)[()][""][""]
     assert row["value"] == pytest.approx(metrics["binary_accuracy"]["doubleValue"])
     assert f"| {name} |" in text and f"{row['value']:.4f}" in text
+    assert row["serving_check"]["passed"] and row["serving_check"]["seconds"] > 0
+  assert "## Serving check (TF Serving's session-based loader)" in text
   assert rows["bow_unigram_binary"]["pushed_version"] == pushed["bow_unigram_binary"][-1]
   assert rows["bow_bigram_tfidf"]["pushed_version"] is None and not rows["bow_bigram_tfidf"][
       "blessed"]

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from pipeline import config, report, runner, serving_client
+from tests import serving_checks
 from tests.test_sentence_example_gen import SARCASM_FILE, _headline, write_sarcasm
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +60,15 @@ def test_both_models_are_pushed_and_serve_raw_headlines(run):
   for name in pushed:
     assert len(pushed[name]) == 1
     model = serving_client.load(os.path.join(cfg.serving_dir, name))
-    probabilities = model.predict(["area man finally shocked", "senate budget report"])[
-        "probabilities"]
+    texts = ["area man finally shocked", "senate budget report"]
+    probabilities = model.predict(texts)["probabilities"]
     assert probabilities.shape == (2,) and np.all((probabilities >= 0) & (probabilities <= 1))
+    # GloVe and WordPiece (tensorflow_text ops) models as TF Serving loads them: in a session
+    served = serving_checks.session_outputs(model.path, {
+        "serving_default": {"text": texts},
+        "from_examples": {"examples": [serving_checks.raw_example(text=t) for t in texts]}})
+    for outputs in served.values():
+      np.testing.assert_allclose(outputs["probabilities"], probabilities, rtol=1e-6)
 
 
 def test_glove_matrix_is_recorded_and_feeds_the_frozen_embedding(run):

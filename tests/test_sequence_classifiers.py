@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from tests import serving_checks
 from tests.data.reviews import REVIEWS
 from tests.fixtures import trainer_fn_args, transform_samples
 from trainers import common, conv1d_classifier, rnn_classifier, sequence, transformer_classifier
@@ -103,3 +104,9 @@ def test_trains_under_mirrored_strategy_and_serves_raw_text(name, transform_dir,
   assert ids.shape == (6, LENGTH)
   expected = model(ids, training=False).numpy().reshape(-1)
   np.testing.assert_allclose(probabilities.numpy(), expected, atol=1e-5)
+  # As TF Serving runs it: restored into a session, every signature equal to the TF2 load's.
+  served = serving_checks.session_outputs(fn_args.serving_model_dir, {
+      "serving_default": {"text": texts},
+      "from_examples": {"examples": [serving_checks.raw_example(text=t) for t in texts]}})
+  for name in served:
+    np.testing.assert_allclose(served[name]["probabilities"], expected, atol=1e-5)

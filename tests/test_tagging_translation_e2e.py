@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from components import translation_preprocessing as tp
 from components.parallel_example_gen import executor as parallel_executor
 from components.parallel_example_gen import reader as parallel_reader
 from components.treebank_example_gen import executor as treebank_executor
 from components.treebank_example_gen import reader as treebank_reader
 from pipeline import cli, config, report, runner, serving_client, translate
+from tests import serving_checks
 from tests.data import treebank
 from tests.test_parallel_example_gen import write_pairs
 from tests.test_translation_pipeline import _lines
@@ -66,6 +68,14 @@ def test_tagger_is_pushed_and_its_tfma_token_accuracy_is_the_served_models(taggi
   assert row["task"] == "tagging" and row["examples"] == len(test)
   assert row["feature"] == "word_ids, learned 8 + char CNN 4 + GloVe"
   assert row["value"] == pytest.approx(expected, abs=1e-6)
+  # chars + GloVe tagger (a lookup table, 2 replicas) as TF Serving loads it: in a session
+  sessions = serving_checks.session_outputs(
+      serving_client.resolve_version_dir(os.path.join(cfg.serving_dir, "bigru")), {
+          "serving_default": {"text": ["the dog saw a cat .", "a cat"]},
+          "from_examples": {"examples": [treebank_executor.to_example(s).SerializeToString()
+                                         for s in test[:4]]}})
+  np.testing.assert_array_equal(sessions["from_examples"]["correct"],
+                                counts["correct"].numpy()[:4])
   tags = serving_client.load(os.path.join(cfg.serving_dir, "bigru")).predict(
       ["the dog saw a cat ."])["tags"]
   assert tags.shape == (1, 8) and all(t != b"" for t in tags[0][:6])
@@ -104,7 +114,8 @@ def test_translator_tfma_bleu_is_sacrebleu_of_its_greedy_test_translations(trans
   pairs = [(p.source, p.target) for p in parallel_reader.iter_pairs(str(zip_path), "spa_eng")
            if parallel_executor.split_of(p.source, cfg.split_fractions, cfg.seed) == "test"]
   sources, references = translator.references_by_source(pairs)
-  hypotheses = translate.translate(os.path.join(cfg.serving_dir, "attention"), sources)
+  # greedy, as the Evaluator decodes (the model's own default is its beam of 2)
+  hypotheses = translate.translate(os.path.join(cfg.serving_dir, "attention"), sources, beam=1)
   expected = seq2seq_decoding.bleu(hypotheses, references).score
   rows = _leaderboard(cfg)
   assert rows["attention"]["task"] == "translation"
@@ -115,3 +126,25 @@ def test_translator_tfma_bleu_is_sacrebleu_of_its_greedy_test_translations(trans
   assert not rows["unreachable"]["blessed"] and rows["unreachable"]["pushed_version"] is None
   assert np.isfinite(rows["unreachable"]["value"])
   assert not os.path.exists(os.path.join(cfg.serving_dir, "unreachable"))
+
+
+def test_translator_signatures_answer_in_the_session_loader_and_carry_its_decoding(translation):
+  cfg, _, _ = translation
+  version_dir = serving_client.resolve_version_dir(os.path.join(cfg.serving_dir, "attention"))
+  sentences = ["I like soccer.", "Do you want bread?"]
+  served = serving_checks.session_outputs(version_dir, {
+      "serving_default": {"text": sentences},
+      "encode": {"text": sentences},
+      "decode_step": lambda out: {"token_id": np.full([2], tp.START_ID, np.int64),
+                                  **out["encode"]},
+      "vocabulary": {},
+      "from_examples": {"examples": [serving_checks.raw_example(source=s, target="hola .")
+                                     for s in sentences]}})
+  assert served["decode_step"]["log_probs"].shape == (2, len(served["vocabulary"]["tokens"]))
+  # the configured decoding (beam_width 2, the defaults' alpha 1 and no [UNK] penalty)
+  vocabulary = served["vocabulary"]
+  assert (int(vocabulary["beam_width"]), float(vocabulary["length_alpha"]),
+          float(vocabulary["unk_penalty"])) == (2, 1.0, 0.0)
+  assert translate.load(version_dir).decoding == translate.Decoding(2, 1.0, 0.0)
+  assert translate.translate(version_dir, sentences) == translate.translate(
+      version_dir, sentences, beam=2, alpha=1.0, unk_penalty=0.0)

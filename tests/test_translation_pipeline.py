@@ -111,6 +111,10 @@ def test_run_fn_trains_exports_and_scores_bleu(transformed):
   loaded = translate.load(str(out / "serving"))
   assert loaded.translate(sentences, unk_penalty=100.0) == graph
   assert translate.translate(str(out / "serving"), sentences, beam=1, unk_penalty=100.0) == graph
+  # the configured decoding travels with the model: beam 2, alpha 1, penalty 100
+  assert loaded.decoding == translate.Decoding(beam=2, alpha=1.0, unk_penalty=100.0)
+  assert translate.translate(str(out / "serving"), sentences) == loaded.translate(
+      sentences, beam=2, alpha=1.0, unk_penalty=100.0)
   beams = translate.translate(str(out / "serving"), sentences, beam=3)
   assert len(beams) == 3 and all(isinstance(b, str) for b in beams)
   with pytest.raises(ValueError, match="beam must be >= 1"):

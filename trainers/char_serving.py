@@ -34,7 +34,7 @@ class CharLMModule(tf.Module):
 
   def __init__(self, model: keras.Model, tf_transform_output, vocabulary: list[str]):
     super().__init__()
-    self.step_model = _step_model(model)
+    serving.hold_keras(self, step_model=_step_model(model))
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._chars = tf.constant(vocabulary)

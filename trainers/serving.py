@@ -4,6 +4,14 @@ TFT 1.16's transform_features_layer() is a tf_keras (Keras 2) object and cannot 
 Keras 3 model, so a tf.Module holds both and its tf.functions are the SavedModel signatures:
   serving_default  text: [batch] raw strings          -> {name: [batch, ...]}
   from_examples    examples: [batch] serialized tf.Example with the raw features (for TFMA)
+
+A module holds its Keras models through `hold_keras`, never as plain attributes: TF Serving,
+`saved_model_cli run` and every TF1/C++ SavedModelBundle client restore a model by running the
+MetaGraph's restore op, which only assigns the tf.Variables the module tracks. A Keras 3 model
+or keras.Variable tracked instead saves fine and reloads with tf.saved_model.load, but in a
+session its variables are never created ("Could not find variable dense_1/kernel";
+tensorflow/serving#2250, keras-team/keras#20095). keras.export.ExportArchive tracks the backing
+tf.Variables for the same reason.
 """
 from __future__ import annotations
 
@@ -12,6 +20,7 @@ import shutil
 import tempfile
 from typing import Callable
 
+import keras
 import tensorflow as tf
 # Registers the tensorflow_text ops (WordPiece) a transform graph may hold; tf.saved_model.load
 # fails on an unregistered op, and TFT's own try-import of tensorflow_text comes after its load.
@@ -45,15 +54,42 @@ def raw_features_from_text(text: tf.Tensor, raw_spec: dict, key: str = TEXT_KEY)
   return with_dummies({key: text_feature}, raw_spec, tf.shape(text)[0])
 
 
+def backing_variables(models) -> list:
+  """The tf.Variables (mirrored under a strategy) behind the Keras models' variables, each once.
+  Not the optimizer's: a model's `variables` leave them out (rmsprop's slots would double an
+  embedding's size on disk; Adam's triple it)."""
+  seen, found = set(), []
+  for model in models:
+    for variable in model.variables:
+      backing = variable.value if isinstance(variable, keras.Variable) else variable
+      if id(backing) not in seen:
+        seen.add(id(backing))
+        found.append(backing)
+  return found
+
+
+def loaded_savedmodels(models) -> list:
+  """The SavedModels that keras.layers.TFSMLayer layers of the models call (a hub encoder): their
+  tables and assets must be tracked as well as their variables."""
+  return [layer._reloaded_obj for model in models for layer in model._flatten_layers()  # pylint: disable=protected-access
+          if isinstance(layer, keras.layers.TFSMLayer)]
+
+
+def hold_keras(module: tf.Module, **models: keras.Model) -> None:
+  """Sets each model as an untracked attribute of module and tracks their backing tf.Variables
+  (see the module docstring). Call it again with all the models if a module holds several."""
+  for name, model in models.items():
+    object.__setattr__(module, name, model)
+  module.model_variables = backing_variables(models.values())
+  module.reused_savedmodels = loaded_savedmodels(models.values())
+
+
 class ServingModule(tf.Module):
 
   def __init__(self, model, tf_transform_output, featurize: Callable[[dict], tf.Tensor],
                output_name: str = "probabilities"):
     super().__init__()
-    # The model's variables, not the model: saving the compiled model would also save its
-    # optimizer (rmsprop's slots double an embedding's size on disk; Adam's triple it).
-    self.model_variables = list(model.variables)
-    object.__setattr__(self, "model", model)  # untracked
+    hold_keras(self, model=model)
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._featurize = featurize

@@ -337,7 +337,8 @@ def run_fn(fn_args) -> keras.Model:
                        mode="min")
   module = translator_serving.TranslatorModule(
       model, tft_output, tp.vocabulary(tft_output, "target"),
-      config.max_decode_length or target_length, config.unk_penalty)
+      config.max_decode_length or target_length, config.unk_penalty, config.beam_width,
+      config.length_alpha)
   common.export_module(strategy, module, fn_args.serving_model_dir, translator_serving.signatures)
   if common.is_chief(strategy):
     test_files = [p.replace("Split-eval", "Split-test") for p in fn_args.eval_files]

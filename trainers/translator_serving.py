@@ -9,7 +9,9 @@
   decode_step      token_id [b], state, encoder_outputs, source_ids
                                                     -> log_probs [b, V] of the next word, state
   vocabulary       ()                               -> tokens [V]: target id -> word,
-                                                       max_length []: decoding steps
+                                                       max_length []: decoding steps, and the
+                                                       configured decoding: beam_width [],
+                                                       length_alpha [], unk_penalty []
   from_examples    examples [b] raw tf.Examples     -> translation [b] (greedy), source [b],
                                                        reference [b] (the target, standardised):
                                                        what TFMA's BLEU metric reads
@@ -29,17 +31,19 @@ from trainers import serving
 class TranslatorModule(tf.Module):
 
   def __init__(self, model: keras.Model, tf_transform_output, vocabulary: list[str],
-               max_length: int, unk_penalty: float = 0.0):
+               max_length: int, unk_penalty: float = 0.0, beam_width: int = 1,
+               length_alpha: float = 1.0):
     super().__init__()
     from trainers import translator  # pylint: disable=import-outside-toplevel
-    self.encoder, self.step_model = translator.inference_models(model)
-    # The variables, not the Keras models (see serving.ServingModule).
-    self.model_variables = list(model.variables)
+    encoder, step_model = translator.inference_models(model)
+    serving.hold_keras(self, encoder=encoder, step_model=step_model)
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._tokens = tf.constant(vocabulary)
     self._max_length = max_length
     self._unk_penalty = unk_penalty  # the in-graph greedy decoding's, as seq2seq_decoding's
+    # What the config chose on the eval split; clients (textzoo translate) decode with it.
+    self._beam_width, self._length_alpha = beam_width, length_alpha
     self._state_sizes = [s.shape[-1] for s in self.encoder.outputs[1:]]
 
   def _source_ids(self, text):
@@ -114,7 +118,10 @@ class TranslatorModule(tf.Module):
 
   @tf.function(input_signature=[])
   def vocabulary(self):
-    return {"tokens": self._tokens, "max_length": tf.constant(self._max_length, tf.int64)}
+    return {"tokens": self._tokens, "max_length": tf.constant(self._max_length, tf.int64),
+            "beam_width": tf.constant(self._beam_width, tf.int64),
+            "length_alpha": tf.constant(self._length_alpha, tf.float32),
+            "unk_penalty": tf.constant(self._unk_penalty, tf.float32)}
 
 
 def signatures(module: TranslatorModule) -> dict:

@@ -3,10 +3,17 @@
 The stock executor copies files straight into `<base>/<version>/` (saved_model.pb last), so a
 crash mid-copy leaves a half-written numeric version that TF Serving's directory scan may load.
 This one copies into `<base>/.tmp-<version>-<pid>/` -- TF Serving ignores non-numeric names -- and
-renames it to `<base>/<version>` in one step. Blessing checks are the stock executor's.
+renames it to `<base>/<version>` in one step. Blessing checks are the stock executor's (the
+Evaluator's model_blessing and, when wired, the ServingCheck's infra_blessing).
+
+After each push it rewrites `<serving root>/models.config` (the parent of `<base>`): the
+`model_config_list` text proto that `tensorflow_model_server --model_config_file` reads, naming
+every model under the serving root that has a published version, with its base path.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -14,6 +21,8 @@ import time
 from typing import Any, Dict, List
 
 from absl import logging
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
 from tfx import types
 from tfx.components.pusher import executor as pusher_executor
 from tfx.proto import pusher_pb2
@@ -60,6 +69,46 @@ def _append_push_log(base: str, version: str, model_path: str) -> None:
   os.replace(tmp, os.path.join(base, PUSH_LOG))
 
 
+MODELS_CONFIG = "models.config"
+
+
+def published_models(serving_root: str) -> dict[str, str]:
+  """name -> base path of every model under serving_root with a complete numeric version."""
+  found = {}
+  for name in sorted(os.listdir(serving_root)) if os.path.isdir(serving_root) else []:
+    base = os.path.join(serving_root, name)
+    if not name.startswith(".") and os.path.isdir(base) and any(
+        v.isdigit() and os.path.isfile(os.path.join(base, v, "saved_model.pb"))
+        for v in os.listdir(base)):
+      found[name] = os.path.abspath(base)
+  return found
+
+
+def models_config(serving_root: str) -> model_server_config_pb2.ModelServerConfig:
+  config = model_server_config_pb2.ModelServerConfig()
+  for name, base in published_models(serving_root).items():
+    config.model_config_list.config.add(name=name, base_path=base, model_platform="tensorflow")
+  return config
+
+
+@contextlib.contextmanager
+def _locked(path: str):
+  with open(path, "a") as f:
+    fcntl.flock(f, fcntl.LOCK_EX)  # two Pushers at once: the second writes after the first
+    yield
+
+
+def write_models_config(serving_root: str) -> str:
+  """Rewrites serving_root/models.config from the directory (temp file, then one rename)."""
+  path = os.path.join(serving_root, MODELS_CONFIG)
+  with _locked(os.path.join(serving_root, f".{MODELS_CONFIG}.lock")):
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+      f.write(text_format.MessageToString(models_config(serving_root)))
+    os.replace(tmp, path)
+  return path
+
+
 class Executor(pusher_executor.Executor):
 
   def Do(self, input_dict: Dict[str, List[types.Artifact]],
@@ -82,6 +131,7 @@ class Executor(pusher_executor.Executor):
       # A rerun re-blessed the model that is already serving: do not copy it again.
       version = pushes[-1]["version"]
       logging.info("Model %s is already serving as version %s.", model_path, version)
+      write_models_config(os.path.dirname(os.path.abspath(base)))
       self._MarkPushed(model_push, pushed_destination=os.path.join(base, version),
                        pushed_version=version)
       return
@@ -90,6 +140,7 @@ class Executor(pusher_executor.Executor):
       version = str(int(version) + 1)
     serving_path = atomic_copy_version(model_path, base, version)
     _append_push_log(base, version, model_path)
-    logging.info("Model written to serving path %s.", serving_path)
+    logging.info("Model written to serving path %s; TF Serving's model list: %s.", serving_path,
+                 write_models_config(os.path.dirname(os.path.abspath(base))))
     io_utils.copy_dir(model_path, model_push.uri)
     self._MarkPushed(model_push, pushed_destination=serving_path, pushed_version=version)

@@ -1,0 +1,64 @@
+"""What TF Serving's REST API would answer for a pushed model, without a model server.
+
+Builds the `POST /v1/models/<name>:predict` body for raw texts and the answer in TF Serving's row
+format ({"predictions": [...]}: one value per instance when the signature has one output, else
+one {output: value} object per instance), with the outputs computed by the session-based loader
+TF Serving uses (components/serving_check/sessions.py). Bytes outputs are shown as strings, as the
+REST API does for UTF-8 text.
+
+  .venv/bin/python scripts/rest_preview.py --model runs/default/serving/bow_bigram_binary \
+      "A wonderful film." "Dull and boring."
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import numpy as np  # noqa: E402
+
+from components.serving_check import sessions  # noqa: E402
+from pipeline import serving_client  # noqa: E402
+
+
+def _plain(value):
+  if isinstance(value, bytes):
+    return value.decode("utf-8")
+  if isinstance(value, np.ndarray):
+    return [_plain(v) for v in value]
+  if isinstance(value, np.generic):
+    return value.item()
+  return value
+
+
+def predict_answer(outputs: dict, rows: int) -> dict:
+  if len(outputs) == 1:
+    (values,) = outputs.values()
+    return {"predictions": [_plain(values[i]) for i in range(rows)]}
+  return {"predictions": [{k: _plain(v[i]) for k, v in sorted(outputs.items())}
+                          for i in range(rows)]}
+
+
+def main(argv=None) -> int:
+  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+  parser.add_argument("--model", required=True, help="serving/<model> or a version dir")
+  parser.add_argument("--round", type=int, default=4, help="float digits shown")
+  parser.add_argument("texts", nargs="+")
+  args = parser.parse_args(argv)
+  version_dir = serving_client.resolve_version_dir(args.model)
+  name = os.path.basename(os.path.dirname(version_dir.rstrip("/")))
+  with sessions.SessionModel(version_dir) as model:
+    outputs = model.run("serving_default", {"text": np.array(args.texts, dtype=object)})
+  outputs = {k: np.round(v, args.round) if np.issubdtype(v.dtype, np.floating) else v
+             for k, v in outputs.items()}
+  print(f"POST /v1/models/{name}:predict")
+  print(json.dumps({"instances": args.texts}, ensure_ascii=False))
+  print(json.dumps(predict_answer(outputs, len(args.texts)), ensure_ascii=False))
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())
