@@ -104,8 +104,9 @@ def main():
   import keras
   import tensorflow_transform as tft
   keras.utils.set_random_seed(0)
-  size = tft.TFTransformOutput(os.path.join(args.cache, "transform_fn")).vocabulary_size_by_name(
-      "unigram") + 1
+  from components import contract
+  size = contract.bow_input_size(tft.TFTransformOutput(os.path.join(args.cache, "transform_fn")),
+                                 contract.UNIGRAM_VOCAB)
   timer = EpochTimer()
   strategy = (strategy_lib.make_strategy("mirrored", args.devices) if args.mode == "mirrored"
               else tf.distribute.get_strategy())  # the default strategy: plain model.fit

@@ -31,10 +31,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components import subword
-
-UNIGRAM_VOCAB = "unigram"
-BIGRAM_VOCAB = "bigram"
-SUBWORD_VOCAB = "subword"
+from components.contract import (BIGRAM_VOCAB, BOW_OOV_BUCKETS, OOV_ID, PAD_ID, RESERVED_IDS,
+                                 SUBWORD_VOCAB, UNIGRAM_VOCAB)
 DEFAULT_TOP_K = 20000
 # Keras TextVectorization's default standardize ("lower_and_strip_punctuation").
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -81,14 +79,14 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
   tokens = tokenize(inputs["text"])
   unigram_vocab = tft.vocabulary(tokens, top_k=config.get("unigram_top_k", DEFAULT_TOP_K),
                                  vocab_filename=UNIGRAM_VOCAB)
-  unigram_ids = tft.apply_vocabulary(tokens, unigram_vocab, num_oov_buckets=1)
+  unigram_ids = tft.apply_vocabulary(tokens, unigram_vocab, num_oov_buckets=BOW_OOV_BUCKETS)
   ngrams = tft.ngrams(tokens, ngram_range=(1, 2), separator=" ")
   bigram_top_k = config.get("bigram_top_k", DEFAULT_TOP_K)
   bigram_ids = tft.compute_and_apply_vocabulary(
-      ngrams, top_k=bigram_top_k, num_oov_buckets=1, vocab_filename=BIGRAM_VOCAB)
-  # top_k + 1 bounds the ids (vocabulary + OOV) with a Python int, which document_frequency needs.
+      ngrams, top_k=bigram_top_k, num_oov_buckets=BOW_OOV_BUCKETS, vocab_filename=BIGRAM_VOCAB)
+  # top_k + OOV bounds the ids (vocabulary + OOV) with a Python int, which document_frequency needs.
   num_docs = tft.size(tf.reshape(inputs["label"], [-1]), name="document_count")
-  tfidf_ids, tfidf_weights = tfidf(bigram_ids, bigram_top_k + 1, num_docs)
+  tfidf_ids, tfidf_weights = tfidf(bigram_ids, bigram_top_k + BOW_OOV_BUCKETS, num_docs)
   outputs = {
       "unigram_ids": unigram_ids,
       "bigram_ids": bigram_ids,
@@ -111,13 +109,11 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
   return outputs
 
 
-PAD_ID, OOV_ID = 0, 1
-
-
 def word_sequence(tokens: tf.SparseTensor, vocab, length: int) -> tf.Tensor:
-  """Token ids (vocabulary index + 2; OOV 1), truncated/0-padded to [batch, length]."""
+  """Token ids (components.contract: vocabulary index + RESERVED_IDS; OOV_ID), truncated or
+  PAD_ID-padded to [batch, length]."""
   ids = tft.apply_vocabulary(tokens, vocab, default_value=-1)
   ids = tf.SparseTensor(ids.indices, tf.where(ids.values < 0, tf.constant(OOV_ID, tf.int64),
-                                              ids.values + 2), ids.dense_shape)
+                                              ids.values + RESERVED_IDS), ids.dense_shape)
   ragged = tf.RaggedTensor.from_sparse(ids)[:, :length]
   return ragged.to_tensor(default_value=PAD_ID, shape=[None, length])

@@ -13,6 +13,8 @@ from tfx.proto import example_gen_pb2
 from tfx.types import standard_component_specs
 from tfx.utils import proto_utils
 
+from components import fingerprint
+
 SPLITS = ("train", "eval", "test")
 
 
@@ -22,9 +24,10 @@ def input_config(pattern: str) -> example_gen_pb2.Input:
       splits=[example_gen_pb2.Input.Split(name=s, pattern=pattern) for s in SPLITS])
 
 
-def custom_config(params: Dict[str, Any]) -> example_gen_pb2.CustomConfig:
+def custom_config(params: Dict[str, Any], executor_module: str) -> example_gen_pb2.CustomConfig:
+  """params, and the fingerprint of the executor's code (so an edit of a reader reruns it)."""
   struct = struct_pb2.Struct()
-  struct.update(params)
+  struct.update({**params, fingerprint.KEY: fingerprint.of_modules(executor_module)})
   packed = any_pb2.Any()
   packed.Pack(struct)
   return example_gen_pb2.CustomConfig(custom_config=packed)
@@ -36,7 +39,7 @@ def custom_params(exec_properties: Dict[str, Any]) -> dict:
   struct = struct_pb2.Struct()
   if raw:
     proto_utils.json_to_proto(raw, example_gen_pb2.CustomConfig()).custom_config.Unpack(struct)
-  return dict(struct.items())
+  return {k: v for k, v in struct.items() if k != fingerprint.KEY}
 
 
 def source_pattern(exec_properties: Dict[str, Any], component: str, what: str) -> str:

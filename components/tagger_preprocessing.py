@@ -39,6 +39,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components import preprocessing
+from components.contract import PAD_ID, RESERVED_IDS
 
 WORD_VOCAB = "tagger_words"
 CHAR_VOCAB = "tagger_chars"
@@ -46,7 +47,6 @@ TAG_VOCAB = "tagger_tags"
 DEFAULT_SEQUENCE_LENGTH = 64
 DEFAULT_WORD_CHARS = 16
 DEFAULT_WORD_MIN_COUNT = 2
-PAD_ID = 0
 PAD_TAG, UNSEEN_TAG = "", "<unseen>"
 
 
@@ -70,7 +70,7 @@ def char_ids(words: tf.SparseTensor, length: int, chars: int) -> tf.Tensor:
   codepoints = tf.cast(tf.strings.unicode_decode(words.flat_values, "UTF-8"), tf.int64)
   # Over code points, as components.char_preprocessing (a text vocabulary file cannot hold "\n").
   ids = tft.compute_and_apply_vocabulary(codepoints.flat_values, default_value=-1,
-                                         vocab_filename=CHAR_VOCAB, name="tagger_char_vocab") + 2
+                                         vocab_filename=CHAR_VOCAB, name="tagger_char_vocab") + RESERVED_IDS
   per_word = codepoints.with_flat_values(ids)[:, :chars]
   grid = words.with_flat_values(per_word).to_tensor(default_value=PAD_ID,
                                                     shape=[None, length, chars])
@@ -112,9 +112,9 @@ def tag_names(tf_transform_output) -> list[str]:
 
 def char_vocabulary_size(tf_transform_output) -> int:
   """Ids char_ids can hold: the vocabulary + padding + unseen."""
-  return tf_transform_output.vocabulary_size_by_name(CHAR_VOCAB) + 2
+  return tf_transform_output.vocabulary_size_by_name(CHAR_VOCAB) + RESERVED_IDS
 
 
 def word_vocabulary_size(tf_transform_output) -> int:
   """Ids word_ids can hold: the vocabulary + padding + OOV."""
-  return tf_transform_output.vocabulary_size_by_name(WORD_VOCAB) + 2
+  return tf_transform_output.vocabulary_size_by_name(WORD_VOCAB) + RESERVED_IDS

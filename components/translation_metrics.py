@@ -21,9 +21,7 @@ import apache_beam as beam
 import numpy as np
 from tensorflow_model_analysis.metrics import metric_types, metric_util
 
-from components import metric_computations
-
-from trainers import seq2seq_decoding
+from components import bleu, metric_computations
 
 KEYS = ("translation", "source", "reference")
 
@@ -68,7 +66,7 @@ class _BleuCombiner(beam.CombineFn):
     if not acc:
       return {self._key: float("nan")}
     sources = sorted(acc)
-    score = seq2seq_decoding.bleu([acc[s][0] for s in sources],
+    score = bleu.corpus_bleu([acc[s][0] for s in sources],
                                   [sorted(acc[s][1]) for s in sources])
     return {self._key: float(score.score)}
 

@@ -20,13 +20,26 @@ def _setup_logging() -> None:
   absl_logging.set_verbosity(absl_logging.INFO)
 
 
-def cmd_run(args) -> int:
+def _run_config(args):
   cfg = config_lib.load(args.config)
   if args.output_dir:
     cfg.output_dir = args.output_dir
   if args.models:
     config_lib.select_models(cfg, args.models.split(","))
-  data_dir = corpora.resolve_data_dir(args.data_dir or cfg.data_dir)
+  return cfg, corpora.resolve_data_dir(args.data_dir or cfg.data_dir)
+
+
+def cmd_check(args) -> int:
+  from pipeline import check  # pylint: disable=import-outside-toplevel
+  cfg, data_dir = _run_config(args)
+  for line in check.check(cfg, data_dir).lines():
+    print(line)
+  print("check: OK")
+  return 0
+
+
+def cmd_run(args) -> int:
+  cfg, data_dir = _run_config(args)
   # Logical CPU devices must exist before TensorFlow initialises (trainers.strategy).
   from trainers import strategy  # pylint: disable=import-outside-toplevel
   strategy.configure_devices(cfg.strategy.name, cfg.strategy.cpu_devices)
@@ -155,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
   run.add_argument("--output-dir", help="overrides the config's output_dir")
   run.add_argument("--models", help="comma-separated: run only these models of the config")
   run.set_defaults(func=cmd_run)
+
+  chk = sub.add_parser("check", help="validate a run config and find or fetch its inputs; "
+                       "prints the components and the models it may push (run does this first)")
+  for flag, kwargs in (("--config", {"help": "run config YAML, or a packaged config name"}),
+                       ("--data-dir", {"help": data_help}),
+                       ("--output-dir", {"help": "overrides the config's output_dir"}),
+                       ("--models", {"help": "comma-separated: only these models"})):
+    chk.add_argument(flag, **kwargs)
+  chk.set_defaults(func=cmd_check)
 
   comp = sub.add_parser("compile", help="compile the pipeline for a cluster orchestrator")
   comp.add_argument("--target", required=True, choices=["kubeflow"],

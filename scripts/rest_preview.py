@@ -24,21 +24,24 @@ from components.serving_check import sessions  # noqa: E402
 from pipeline import serving_client  # noqa: E402
 
 
-def _plain(value):
+def _plain(value, digits: int):
   if isinstance(value, bytes):
     return value.decode("utf-8")
   if isinstance(value, np.ndarray):
-    return [_plain(v) for v in value]
+    return [_plain(v, digits) for v in value]
+  if isinstance(value, np.floating):
+    return round(float(value), digits)
   if isinstance(value, np.generic):
     return value.item()
   return value
 
 
-def predict_answer(outputs: dict, rows: int) -> dict:
+def predict_answer(outputs: dict, rows: int, digits: int = 4) -> dict:
+  """TF Serving's row format: one value per instance for a single output, else one object."""
   if len(outputs) == 1:
     (values,) = outputs.values()
-    return {"predictions": [_plain(values[i]) for i in range(rows)]}
-  return {"predictions": [{k: _plain(v[i]) for k, v in sorted(outputs.items())}
+    return {"predictions": [_plain(values[i], digits) for i in range(rows)]}
+  return {"predictions": [{k: _plain(v[i], digits) for k, v in sorted(outputs.items())}
                           for i in range(rows)]}
 
 
@@ -52,11 +55,9 @@ def main(argv=None) -> int:
   name = os.path.basename(os.path.dirname(version_dir.rstrip("/")))
   with sessions.SessionModel(version_dir) as model:
     outputs = model.run("serving_default", {"text": np.array(args.texts, dtype=object)})
-  outputs = {k: np.round(v, args.round) if np.issubdtype(v.dtype, np.floating) else v
-             for k, v in outputs.items()}
   print(f"POST /v1/models/{name}:predict")
   print(json.dumps({"instances": args.texts}, ensure_ascii=False))
-  print(json.dumps(predict_answer(outputs, len(args.texts)), ensure_ascii=False))
+  print(json.dumps(predict_answer(outputs, len(args.texts), args.round), ensure_ascii=False))
   return 0
 
 

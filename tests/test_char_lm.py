@@ -18,7 +18,7 @@ from components import char_preprocessing
 from components.char_windows import executor as windows
 from components.text_example_gen import reader
 from pipeline import generate
-from trainers import char_rnn, common, strategy as strategy_lib
+from trainers import char_rnn, strategy as strategy_lib
 
 BOOK = ("The Project Gutenberg EBook of Tiny\r\nLicence words\r\n"
         "*** START OF THIS PROJECT GUTENBERG EBOOK TINY ***\r\n\r\n"
@@ -161,12 +161,12 @@ def test_one_train_step_on_two_replicas(stateful):
 
 
 def test_cosine_learning_rate_decays_to_zero_over_all_training_steps():
-  config = common.TrainerConfig(model_name="lm", epochs=3, learning_rate=0.01, lr_decay="cosine")
+  config = char_rnn.Params(model_name="lm", epochs=3, learning_rate=0.01, lr_decay="cosine")
   rate = char_rnn.learning_rate(config, steps_per_epoch=5)
   assert [float(rate(s)) for s in (0, 7.5, 15)] == pytest.approx([0.01, 0.005, 0.0], abs=1e-7)
   model = char_rnn.build_model(7, learning_rate=rate)
   assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
-  config.lr_decay = "constant"
+  config = config.model_copy(update={"lr_decay": "constant"})
   assert char_rnn.learning_rate(config, 5) == 0.01
 
 

@@ -8,7 +8,7 @@ from pipeline import config
 def test_default_config_is_imdb_with_three_bow_models():
   cfg = config.load()
   assert cfg.corpus == "imdb"
-  assert [(m.name, m.feature) for m in cfg.models] == [
+  assert [(m.name, m.params.feature) for m in cfg.models] == [
       ("bow_unigram_binary", "unigram_multi_hot"),
       ("bow_bigram_binary", "bigram_multi_hot"),
       ("bow_bigram_tfidf", "bigram_tfidf")]
@@ -34,7 +34,7 @@ def test_packaged_configs_load_by_name():
   assert {"default", "shakespeare", "alice"} <= set(config.packaged_configs())
   shakespeare = config.load("shakespeare")
   assert shakespeare.task == "char_lm" and shakespeare.text.lowercase
-  assert {m.stateful for m in shakespeare.models} == {False, True}
+  assert {m.params.stateful for m in shakespeare.models} == {False, True}
   assert config.load("alice").text.collapse_whitespace
 
 
@@ -46,7 +46,7 @@ def test_every_packaged_config_loads_and_builds_its_pipeline():
     cfg = config.load(name)
     components = {c.id: c for c in create_pipeline(cfg, "/nonexistent").components}
     assert {f"Pusher.{m.name}" for m in cfg.models} <= set(components), name
-    glove = [m for m in cfg.models if m.trainer != "bow_mlp" and m.embedding in (
+    glove = [m for m in cfg.models if getattr(m.params, "embedding", "") in (
         "glove", "learned+glove")]
     assert ("GloveEmbedding" in components) == bool(glove), name
     if glove:  # the tagger's matrix is of GloVe's own words, the classifiers' of their vocabulary
@@ -64,8 +64,8 @@ def test_unknown_corpus_lists_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'imbd'.*imdb"):
     config.from_dict({"corpus": "imbd", "models": [{"name": "m"}]})
   with pytest.raises(config.ConfigError, match=r"unknown corpus 'glove_6b_50d'; valid names: "
-                     r"imdb, uci_sentences, sarcasm, tinyshakespeare, alice, treebank, spa_eng, "
-                     r"fra_eng"):  # in the registry, but no pipeline reads it as a corpus
+                     r"imdb, tinyshakespeare, alice, uci_sentences, treebank, spa_eng, fra_eng, "
+                     r"sarcasm"):  # in the registry, but no task reads it
     config.from_dict({"corpus": "glove_6b_50d", "models": [{"name": "m"}]})
 
 
@@ -161,7 +161,7 @@ def test_no_profile_makes_tfx_package_itself_for_workers(beam, monkeypatch):
 
 def test_beam_profile_errors_name_the_key():
   models = [{"name": "m"}]
-  with pytest.raises(config.ConfigError, match=r"unknown Beam profile 'flinx'; valid names: "
+  with pytest.raises(config.ConfigError, match=r"beam: unknown profile 'flinx'; valid names: "
                      r"direct, flink, spark, dataflow"):
     config.from_dict({"models": models, "beam": {"profile": "flinx"}})
   with pytest.raises(config.ConfigError, match=r"needs beam.dataflow.project, "
@@ -173,7 +173,8 @@ def test_beam_profile_errors_name_the_key():
   with pytest.raises(config.ConfigError, match=r"beam.spark.environment_config is needed"):
     config.from_dict({"models": models, "beam": {"profile": "spark",
                                                   "spark": {"environment_type": "EXTERNAL"}}})
-  with pytest.raises(config.ConfigError, match=r"unknown Flink version '1.12'"):
+  with pytest.raises(config.ConfigError, match=r"beam.flink: unknown version '1.12'; valid "
+                     r"names: 1.17, 1.18, 1.19"):
     config.from_dict({"models": models, "beam": {"profile": "flink", "flink": {"version": "1.12"}}})
   # An unused profile need not be complete.
   assert config.from_dict({"models": models, "beam": {"dataflow": {"region": "r"}}})
@@ -184,7 +185,7 @@ def test_airflow_block_is_checked(tmp_path):
   path.write_text("models: [{name: m}]\nairflow: {schedule: '@weekly', start_date: 2025-03-01}\n")
   cfg = config.load(str(path))
   assert (cfg.airflow.schedule, cfg.airflow.start_date) == ("@weekly", "2025-03-01")
-  with pytest.raises(config.ConfigError, match=r"airflow.start_date must be an ISO date"):
+  with pytest.raises(config.ConfigError, match=r"airflow: start_date: must be an ISO date"):
     config.from_dict({"models": [{"name": "m"}], "airflow": {"start_date": "yesterday"}})
 
 
@@ -200,11 +201,11 @@ def test_airflow_block_is_checked(tmp_path):
     ({"trainer": "transformer_classifier", "embedding": "glove",
       "sequence_feature": "subword_ids"}, {"subword_vocab_size": 50, "sequence_length": 9},
      r"GloVe rows exist for words"),
-    ({"trainer": "hub_classifier"}, {}, r"hub_classifier needs hub_handle"),
+    ({"trainer": "hub_classifier"}, {}, r"\(m\): hub_handle is required"),
     ({"trainer": "pos_tagger", "embedding": "glove"}, {"corpus": "treebank"},
-     r"\(m\): unknown tagger embedding 'glove'; valid names: learned, learned\+glove"),
+     r"\(m\): unknown embedding 'glove'; valid names: learned, learned\+glove"),
     ({"trainer": "pos_tagger", "char_filters": -1}, {"corpus": "treebank"},
-     r"\(m\): char_filters must be >= 0"),
+     r"\(m\): char_filters must be >= 0, got -1"),
 ])
 def test_sequence_model_settings_are_checked_and_name_the_model(model, extra, message):
   with pytest.raises(config.ConfigError, match=message):
@@ -215,16 +216,17 @@ def test_sentence_corpora_take_split_fractions():
   cfg = config.from_dict({"corpus": "sarcasm", "sequence_length": 8,
                           "split_fractions": [.8, .1, .1], "models": [{"name": "m", "trainer": "conv1d_classifier"}]})
   assert cfg.task == "classification"
-  with pytest.raises(config.ConfigError, match=r"split_fractions must be 3 shares"):
+  with pytest.raises(config.ConfigError, match=r"split_fractions: must be 3 shares"):
     config.from_dict({"corpus": "sarcasm", "split_fractions": [.8, .1],
                       "models": [{"name": "m"}]})
 
 
 @pytest.mark.parametrize("model, extra, message", [
     ({"trainer": "translator", "cell": "rnn"}, {}, r"\(m\): unknown cell 'rnn'"),
-    ({"trainer": "translator", "beam_width": 1}, {}, r"\(m\): beam_width must be >= 2"),
+    ({"trainer": "translator", "beam_width": 1}, {}, r"\(m\): beam_width must be >= 2, got 1"),
     ({"trainer": "translator", "dropout": 0.2}, {},
-     r"\(m\): the translator does not read \['dropout'\]"),
+     r"\(m\): unknown key\(s\) \['dropout'\] for a translator model; valid keys: "
+     r"\['attention', 'batch_size', 'beam_width',"),
     ({"trainer": "translator"}, {"split_fractions": [0.9, 0.1, 0]}, r"has an empty share"),
     ({"trainer": "translator"}, {"target_length": 0}, r"target_length must be >= 1"),
     ({"trainer": "pos_tagger"}, {}, r"model trainer for corpus spa_eng .* valid names: translator"),
@@ -241,9 +243,10 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
   translation = config.from_dict({"corpus": "fra_eng", "target_top_k": 500, "models": [
       {"name": "gru", "trainer": "translator", "cell": "gru", "bleu_floor": 12.5}]})
   for cfg, fn, transformed, metric in (
-      (tagging, pipeline.TAGGER_PREPROCESSING_FN, ["train", "eval"], "TokenAccuracy"),
-      (translation, pipeline.TRANSLATION_PREPROCESSING_FN, ["train", "eval", "test"],
-       "MultiReferenceBleu")):
+      (tagging, "components.tagger_preprocessing.preprocessing_fn", ["train", "eval"],
+       "TokenAccuracy"),
+      (translation, "components.translation_preprocessing.preprocessing_fn",
+       ["train", "eval", "test"], "MultiReferenceBleu")):
     components = {c.id: c for c in pipeline.create_pipeline(cfg, "/data").components}
     transform = components["Transform"].exec_properties
     assert transform["preprocessing_fn"] == fn
@@ -255,14 +258,48 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
   assert json.loads(components["Transform"].exec_properties["custom_config"])[
       "target_top_k"] == 500
   assert gated["threshold"]["value_threshold"]["lower_bound"] == 12.5
-  # Only the translator's custom_config carries the decoding keys: the other trainers' caches
-  # are unaffected by them.
+  # The Trainer's custom_config is the family's parameters (with the translator's own defaults)
+  # and what the pipeline sets: no gate, no other family's keys.
   translator_config = pipeline.trainer_config(translation, translation.models[0])
-  assert translator_config["beam_width"] == 3 and "dropout" not in translator_config
-  # keys left out take the translator's defaults, not the classifiers'
+  assert set(translator_config) == {
+      *translation.models[0].params.user_keys(), "model_name", "seed", "strategy",
+      "cpu_devices", "family", "code_fingerprint"}
   assert (translator_config["bidirectional"], translator_config["units"],
-          translator_config["embedding_dim"]) == (False, 256, 128)
+          translator_config["embedding_dim"], translator_config["beam_width"]) == (
+              False, 256, 128, 3)
   assert "beam_width" not in pipeline.trainer_config(tagging, tagging.models[0])
+
+
+@pytest.mark.parametrize("model, message", [
+    ({"epochs": "ten"}, r"models\[0\] \(m\): epochs: expected an integer, got 'ten'"),
+    ({"dropout": "half"}, r"models\[0\] \(m\): dropout: expected a number, got 'half'"),
+    ({"epochs": 0}, r"epochs must be >= 1, got 0"),
+    ({"feature": "trigram"}, r"unknown feature 'trigram'; valid names: unigram_multi_hot, "
+     r"bigram_multi_hot, bigram_tfidf"),
+    ({"units": 8}, r"unknown key\(s\) \['units'\] for a bow_mlp model; valid keys: "
+     r"\['accuracy_floor', 'batch_size', 'dropout', 'epochs', 'feature', 'hidden_units', "
+     r"'learning_rate', 'name', 'seed_figure', 'trainer'\]"),
+    ({"accuracy_floor": "high"}, r"accuracy_floor: expected a number, got 'high'"),
+    ({"perplexity_ceiling": 5.0}, r"unknown key\(s\) \['perplexity_ceiling'\]"),  # a char LM's
+])
+def test_model_values_are_typed_and_keys_are_the_familys(model, message):
+  with pytest.raises(config.ConfigError, match=message):
+    config.from_dict({"models": [{"name": "m", **model}]})
+
+
+def test_yaml_strings_that_are_numbers_load_as_numbers(tmp_path):
+  path = tmp_path / "c.yaml"
+  # YAML 1.1 reads 1e-3 (no dot) as a string; "20" is quoted
+  path.write_text('eval_percent: "20"\nmodels: [{name: m, learning_rate: 1e-3}]\n')
+  cfg = config.load(str(path))
+  assert cfg.models[0].params.learning_rate == 0.001 and cfg.eval_percent == 20
+  path.write_text("text: {split_fractions: 0.9}\ncorpus: alice\nmodels: [{name: m}]\n")
+  with pytest.raises(config.ConfigError, match=r"c.yaml: text: split_fractions: expected a "
+                     r"list, got 0.9"):
+    config.load(str(path))
+  path.write_text("eval_percent: 150\nmodels: [{name: m}]\n")
+  with pytest.raises(config.ConfigError, match=r"eval_percent must be < 100, got 150"):
+    config.load(str(path))
 
 
 def test_select_models_keeps_the_named_ones_and_lists_the_valid_names():

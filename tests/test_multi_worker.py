@@ -16,7 +16,7 @@ import pytest
 from tfx import v1 as tfx
 
 from components.char_windows.component import CharWindows
-from pipeline import config
+from pipeline import config, corpora, tasks
 from pipeline import pipeline as pipeline_lib
 from tests import fixtures
 
@@ -149,11 +149,12 @@ def test_char_rnn_trains_on_two_workers_with_the_same_weights(tmp_path):
       "models": [{"name": "lm", "trainer": "char_rnn", "epochs": 2, "batch_size": 4,
                   "units": 16}]})
   # The pipeline's own components up to the windows (a TFX pipeline cannot be cut short).
-  example_gen = pipeline_lib._example_gen(cfg, str(data_dir))  # pylint: disable=protected-access
+  task = tasks.get(cfg.task)
+  example_gen = task.example_gen(cfg, corpora.get_corpus(cfg.corpus), str(data_dir))
   statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"],
                                     infer_feature_shape=True)
-  transform = pipeline_lib._transform(cfg, example_gen, schema)  # pylint: disable=protected-access
+  transform = task.transform(cfg, example_gen, schema)
   windows = CharWindows(examples=transform.outputs["transformed_examples"], mode="stateless",
                         length=20, stride=10, batch_size=8, seed=42).with_id("CharWindows.lm")
   _local_run(tmp_path, [example_gen, statistics, schema, transform, windows])

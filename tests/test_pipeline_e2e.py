@@ -160,6 +160,14 @@ def test_rerun_is_served_from_cache(run):
   store, executions = _executions(cfg)
   trainer_states = [e.last_known_state for t, e in executions if "Trainer" in t]
   assert trainer_states.count(mlmd.proto.Execution.CACHED) == 2
+  # The code fingerprints are the same: every component of the rerun came from the cache, but
+  # for the blessed model's Evaluator (the first run had no baseline for it, this one has the
+  # model it blessed) and so its Pusher.
+  from pipeline import report  # pylint: disable=import-outside-toplevel
+  latest = {n: e.last_known_state for n, e in report.RunRecords(cfg.metadata_path)
+            .executions.items() if not n.startswith("Baseline.")}
+  reran = {"Evaluator.bow_unigram_binary", "Pusher.bow_unigram_binary"}
+  assert {n for n, state in latest.items() if state != mlmd.proto.Execution.CACHED} == reran
 
 
 def test_predict_cli_prints_probabilities(run, capsys):

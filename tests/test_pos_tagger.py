@@ -17,7 +17,7 @@ from components.treebank_example_gen import executor, reader
 from pipeline import config as run_config
 from tests.data import treebank
 from tests.fixtures import trainer_fn_args
-from trainers import common, pos_tagger
+from trainers import pos_tagger
 
 LENGTH = 8
 EVAL_FRACTION = 0.25
@@ -48,8 +48,8 @@ def _model(mask_zero=True, seed=1, branches=False, length=LENGTH):
   keras.utils.set_random_seed(seed)
   extra = {"char_filters": 5, "char_embedding_dim": 3, "embedding": "learned+glove"} \
       if branches else {}
-  config = common.TrainerConfig(model_name="t", embedding_dim=6, units=4, dropout=0.2,
-                                mask_zero=mask_zero, **extra)
+  config = pos_tagger.Params(model_name="t", embedding_dim=6, units=4, dropout=0.2,
+                             mask_zero=mask_zero, **extra)
   return pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=length,
                                 char_vocab_size=7, glove_matrix=GLOVE if branches else None,
                                 word_chars=CHARS)

@@ -14,7 +14,7 @@ import tensorflow_transform as tft
 from tests import serving_checks
 from tests.data.reviews import REVIEWS
 from tests.fixtures import trainer_fn_args, transform_samples
-from trainers import common, conv1d_classifier, rnn_classifier, sequence, transformer_classifier
+from trainers import rnn_classifier, sequence, transformer_classifier
 
 LENGTH = 16
 MODELS = {
@@ -31,21 +31,17 @@ MODELS = {
 }
 
 
-def _config(**kwargs) -> common.TrainerConfig:
-  return common.TrainerConfig(model_name="m", **kwargs)
-
-
-@pytest.mark.parametrize("body,extra", [
-    (rnn_classifier.body, {}), (rnn_classifier.body, {"cell": "gru", "layers": 2}),
-    (transformer_classifier.body, {"hidden_units": 8})])
-def test_masked_models_ignore_padding_and_unmasked_ones_do_not(body, extra):
+@pytest.mark.parametrize("module,extra", [
+    (rnn_classifier, {"units": 4}), (rnn_classifier, {"units": 4, "cell": "gru", "layers": 2}),
+    (transformer_classifier, {"hidden_units": 8})])
+def test_masked_models_ignore_padding_and_unmasked_ones_do_not(module, extra):
   """Rewriting the padding row of the embedding changes nothing when padding is masked."""
   ids = np.array([[5, 3, 7, 2, 0, 0, 0, 0], [4, 4, 9, 0, 0, 0, 0, 0]], dtype=np.int64)
   changes = {}
   for mask in (True, False):
     keras.utils.set_random_seed(1)
-    model = sequence.build_model(body, _config(embedding_dim=6, units=4, mask_zero=mask,
-                                               **extra), vocab_size=12, sequence_length=8)
+    params = module.Params(model_name="m", embedding_dim=6, mask_zero=mask, **extra)
+    model = sequence.build_model(module.body, params, vocab_size=12, sequence_length=8)
     before = model.predict(ids, verbose=0)
     embedding = next(l for l in model.layers if isinstance(l, keras.layers.Embedding))
     table = embedding.embeddings.numpy()
@@ -57,7 +53,8 @@ def test_masked_models_ignore_padding_and_unmasked_ones_do_not(body, extra):
 
 
 def test_onehot_embedding_feeds_one_hot_vectors():
-  model = sequence.build_model(rnn_classifier.body, _config(embedding="onehot", units=2),
+  model = sequence.build_model(rnn_classifier.body,
+                               rnn_classifier.Params(embedding="onehot", units=2),
                                vocab_size=10, sequence_length=4)
   lstm = next(l for l in model.layers if isinstance(l, keras.layers.Bidirectional))
   assert lstm.forward_layer.cell.kernel.shape[0] == 10  # the one-hot width, no embedding
@@ -65,7 +62,7 @@ def test_onehot_embedding_feeds_one_hot_vectors():
 
 def test_glove_embedding_without_matrix_is_a_clear_error():
   with pytest.raises(ValueError, match="needs the GloVe matrix"):
-    sequence.build_model(rnn_classifier.body, _config(embedding="glove"), 10, 4)
+    sequence.build_model(rnn_classifier.body, rnn_classifier.Params(embedding="glove"), 10, 4)
 
 
 @pytest.fixture(scope="module")

@@ -153,3 +153,14 @@ def test_differences_name_the_output_and_the_size(tmp_path):
       "ids: 1 of 2 values differ", "p: max |difference| 0.05"]
   assert sessions.differences(a, {"p": a["p"][:1]}) == [
       "outputs ['p'] != ['ids', 'p']", "p: float32[1] != float32[2]"]
+
+
+def test_rest_preview_answers_in_tf_servings_row_format():
+  import runpy  # pylint: disable=import-outside-toplevel
+  script = runpy.run_path(os.path.join(os.path.dirname(os.path.dirname(__file__)), "scripts",
+                                       "rest_preview.py"))
+  one = {"probabilities": np.array([0.123456, 0.5], np.float32)}
+  assert script["predict_answer"](one, 2) == {"predictions": [0.1235, 0.5]}
+  two = {"tags": np.array([[b"DT", b""]]), "tag_ids": np.array([[4, 0]])}
+  assert script["predict_answer"](two, 1) == {
+      "predictions": [{"tag_ids": [4, 0], "tags": ["DT", ""]}]}

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components import translation_preprocessing as tp
+from components import bleu, translation_preprocessing as tp
 from components.parallel_example_gen import executor as parallel_executor
 from components.parallel_example_gen import reader as parallel_reader
 from components.treebank_example_gen import executor as treebank_executor
@@ -19,7 +19,7 @@ from tests import serving_checks
 from tests.data import treebank
 from tests.test_parallel_example_gen import write_pairs
 from tests.test_translation_pipeline import _lines
-from trainers import seq2seq_decoding, translator
+from trainers import translator
 
 pytestmark = pytest.mark.e2e
 BEAM = {"direct_running_mode": "in_memory", "direct_num_workers": 1}
@@ -116,7 +116,7 @@ def test_translator_tfma_bleu_is_sacrebleu_of_its_greedy_test_translations(trans
   sources, references = translator.references_by_source(pairs)
   # greedy, as the Evaluator decodes (the model's own default is its beam of 2)
   hypotheses = translate.translate(os.path.join(cfg.serving_dir, "attention"), sources, beam=1)
-  expected = seq2seq_decoding.bleu(hypotheses, references).score
+  expected = bleu.corpus_bleu(hypotheses, references).score
   rows = _leaderboard(cfg)
   assert rows["attention"]["task"] == "translation"
   assert rows["attention"]["examples"] == len(pairs)

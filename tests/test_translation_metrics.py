@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import tensorflow_model_analysis as tfma
 
-from components import translation_metrics
-from trainers import seq2seq_decoding
+from components import bleu, translation_metrics
 
 # (source, greedy translation, reference): "go ." has two references, in different accumulators
 PAIRS = [("Go.", "ve .", "ve ."), ("Go.", "ve .", "vete ."), ("I like cats.", "me gustan gatos .",
@@ -26,11 +25,11 @@ def test_bleu_groups_references_by_source_across_accumulators():
   for pair in PAIRS[1:]:
     right = combiner.add_input(right, _input(*pair))
   [value] = combiner.extract_output(combiner.merge_accumulators([left, right])).values()
-  expected = seq2seq_decoding.bleu(["ve .", "me gustan gatos .", "corre !"],
+  expected = bleu.corpus_bleu(["ve .", "me gustan gatos .", "corre !"],
                                    [["ve .", "vete ."], ["me gustan los gatos ."], ["¡ corre !"]])
   assert value == pytest.approx(expected.score) and value > 0
   # one segment per pair (TFMA's own Bleu) would score the same translations differently
-  per_pair = seq2seq_decoding.bleu([t for _, t, _ in PAIRS], [[r] for _, _, r in PAIRS])
+  per_pair = bleu.corpus_bleu([t for _, t, _ in PAIRS], [[r] for _, _, r in PAIRS])
   assert per_pair.score != pytest.approx(value)
 
 

@@ -1,9 +1,19 @@
 """Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid."""
 from __future__ import annotations
 
-import keras
+from typing import Literal
 
-from trainers import common, features
+import keras
+from pydantic import Field
+
+from trainers import common, families, features
+
+
+class Params(common.TrainerParams):
+  feature: Literal["unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf"] = Field(
+      "unigram_multi_hot", description="the Transform's bag-of-words vector the model reads")
+  hidden_units: int = Field(16, ge=1)
+  dropout: float = Field(0.5, ge=0, lt=1)
 
 
 def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5,
@@ -20,7 +30,7 @@ def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5,
 
 def run_fn(fn_args) -> keras.Model:
   """TFX Trainer entry point (TFX ignores the returned model; the multi-worker test reads it)."""
-  config, strategy = common.setup(fn_args)
+  config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   size = features.bow_input_size(config.feature, tft_output)
   featurize = features.bow_featurizer(config.feature, size)
@@ -30,3 +40,7 @@ def run_fn(fn_args) -> keras.Model:
   common.fit(model, train, val, config.epochs, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
+
+
+FAMILY = families.Family("bow_mlp", task="classification", params=Params, module=__name__,
+                         describe=lambda p: p.feature)

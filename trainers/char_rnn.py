@@ -9,12 +9,29 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import ClassVar, Literal
 
 import keras
 import tensorflow as tf
+from pydantic import Field
 
 from components import char_preprocessing
-from trainers import char_serving, common
+from trainers import char_serving, common, families
+
+
+class Params(common.TrainerParams):
+  PIPELINE_KEYS: ClassVar[tuple[str, ...]] = common.TrainerParams.PIPELINE_KEYS + (
+      "window_length",)
+  window_length: int = 100  # the run's text.window_length (the CharWindows the model reads)
+
+  batch_size: int = Field(32, ge=1, description="per replica; stateful: the number of streams "
+                          "(global)")
+  stateful: bool = Field(False, description="carry the state from batch to batch (CharWindows' "
+                         "stateful layout)")
+  embedding_dim: int = Field(16, ge=1)
+  units: int = Field(128, ge=1, description="GRU units")
+  lr_decay: Literal["constant", "cosine"] = Field(
+      "constant", description="cosine: decays to 0 over all training steps")
 
 
 class BitsPerChar(keras.metrics.Mean):
@@ -86,7 +103,7 @@ def learning_rate(config, steps_per_epoch: int):
 
 def run_fn(fn_args) -> keras.Model:
   """TFX Trainer entry point (TFX ignores the returned model; tests read it)."""
-  config, strategy = common.setup(fn_args)
+  config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   vocab = char_preprocessing.vocabulary(tft_output)
   replicas = strategy.num_replicas_in_sync
@@ -124,3 +141,7 @@ def run_fn(fn_args) -> keras.Model:
   module = char_serving.CharLMModule(model, tft_output, vocab)
   common.export_module(strategy, module, fn_args.serving_model_dir, char_serving.signatures)
   return model
+
+
+FAMILY = families.Family("char_rnn", task="char_lm", params=Params, module=__name__,
+                         describe=lambda p: "stateful" if p.stateful else "stateless")

@@ -1,16 +1,17 @@
 """Plumbing every trainer shares: its config, tf.data input, fitting, curves, export."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
 import time
-from typing import Callable, Optional
+from typing import Callable, ClassVar
 
 import keras
+import pydantic
 import tensorflow as tf
 import tensorflow_transform as tft
+from pydantic import Field
 from tfx_bsl.public import tfxio
 
 from trainers import serving, strategy as strategy_lib
@@ -18,47 +19,43 @@ from trainers import serving, strategy as strategy_lib
 LABEL_KEY = "label"
 
 
-@dataclasses.dataclass
-class TrainerConfig:
-  """What a trainer reads from the Trainer component's custom_config (see pipeline.pipeline)."""
-  model_name: str
-  feature: str = "unigram_multi_hot"
-  epochs: int = 10
-  batch_size: int = 32          # per replica
-  hidden_units: int = 16
-  dropout: float = 0.5
+class TrainerParams(pydantic.BaseModel):
+  """The parameters of a model family, as a model entry of a run config gives them (the keys
+  every family shares are here; a family's module subclasses this with its own). PIPELINE_KEYS
+  are set by the pipeline in the Trainer's custom_config, never by a model entry."""
+
+  model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+  PIPELINE_KEYS: ClassVar[tuple[str, ...]] = ("model_name", "seed", "strategy", "cpu_devices",
+                                              "embedding_uri")
+
+  model_name: str = ""
   seed: int = 42
   strategy: str = "mirrored"
   cpu_devices: int = 1
-  # char_rnn
-  stateful: bool = False
-  embedding_dim: int = 16
-  units: int = 128
-  learning_rate: float = 0.001
-  lr_decay: str = "constant"
-  window_length: int = 100
-  # sequence classifiers (trainers.sequence and the modules using it)
-  sequence_feature: str = "word_ids"  # or "subword_ids"
-  embedding: str = "learned"    # onehot | learned | glove (frozen GloVe rows)
-  mask_zero: bool = True        # mask padding (id 0) in the embedding
-  cell: str = "lstm"            # rnn_classifier: lstm | gru
-  bidirectional: bool = True
-  layers: int = 1               # stacked recurrent layers (return_sequences on all but the last)
-  kernel_size: int = 5          # conv1d_classifier (filters: units)
-  num_heads: int = 2            # transformer_classifier (feed-forward width: hidden_units)
-  # hub_classifier: a TF-Hub handle or SavedModel path of a text encoder (raw strings in)
-  hub_handle: str = ""
-  hub_trainable: bool = False
-  # pos_tagger: a Conv1D over each word's characters (0: none); embedding learned+glove
-  char_filters: int = 0
-  char_embedding_dim: int = 32
-  embedding_uri: str = ""       # set by the embedding-aware Trainer: the GloVe matrix artifact
+  embedding_uri: str = ""  # set by the EmbeddingTrainer: the GloVe matrix artifact
+
+  epochs: int = Field(10, ge=1)
+  batch_size: int = Field(32, ge=1, description="per replica; the global batch is batch_size x "
+                          "replicas")
+  learning_rate: float = Field(0.001, ge=0)
 
   @classmethod
-  def from_fn_args(cls, fn_args) -> "TrainerConfig":
-    config = dict(fn_args.custom_config or {})
-    known = {f.name for f in dataclasses.fields(cls)}
-    return cls(**{k: v for k, v in config.items() if k in known})
+  def user_keys(cls) -> list[str]:
+    return [k for k in cls.model_fields if k not in cls.PIPELINE_KEYS]
+
+  @classmethod
+  def from_fn_args(cls, fn_args) -> "TrainerParams":
+    """The Trainer's custom_config (without the pipeline's bookkeeping keys) as these params."""
+    config = {k: v for k, v in (fn_args.custom_config or {}).items() if k not in BOOKKEEPING}
+    try:
+      return cls.model_validate(config)
+    except pydantic.ValidationError as e:
+      raise ValueError(f"custom_config of model {config.get('model_name')!r} does not fit "
+                       f"{cls.__module__}.{cls.__name__}: {e}") from e
+
+
+# Keys of a Trainer's custom_config that are for TFX's cache and the report, not the model.
+BOOKKEEPING = ("family", "code_fingerprint")
 
 
 def with_known_batches(ds: tf.data.Dataset, files: list, batch_size: int, drop_remainder: bool,
@@ -94,7 +91,7 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
   return shard_by_batch(ds)
 
 
-def train_and_eval(fn_args, config: TrainerConfig, strategy, tf_transform_output,
+def train_and_eval(fn_args, config: TrainerParams, strategy, tf_transform_output,
                    featurize: Callable[[dict], tf.Tensor]):
   """The train and eval datasets of a classifier, in global batches of the strategy: train is
   shuffled and drops its last partial batch; eval drops it only with more than one replica."""
@@ -229,9 +226,10 @@ def load_transform_output(fn_args) -> tft.TFTransformOutput:
   return tft.TFTransformOutput(fn_args.transform_output)
 
 
-def setup(fn_args) -> tuple[TrainerConfig, tf.distribute.Strategy]:
-  """The strategy first: MultiWorkerMirroredStrategy must be created before other TF ops."""
-  config = TrainerConfig.from_fn_args(fn_args)
+def setup(fn_args, params_class: type) -> tuple[TrainerParams, tf.distribute.Strategy]:
+  """The family's params from fn_args, and the strategy. The strategy first:
+  MultiWorkerMirroredStrategy must be created before other TF ops."""
+  config = params_class.from_fn_args(fn_args)
   strategy = strategy_lib.make_strategy(config.strategy, config.cpu_devices)
   keras.utils.set_random_seed(config.seed)
   return config, strategy

@@ -4,8 +4,14 @@ embedding's mask_zero is best left off for this model."""
 from __future__ import annotations
 
 import keras
+from pydantic import Field
 
-from trainers import sequence
+from trainers import families, sequence
+
+
+class Params(sequence.Params):
+  units: int = Field(128, ge=1, description="filters")
+  kernel_size: int = Field(5, ge=1)
 
 
 def body(x, config):
@@ -14,4 +20,9 @@ def body(x, config):
 
 
 def run_fn(fn_args) -> keras.Model:
-  return sequence.run(fn_args, body)
+  return sequence.run(fn_args, body, Params)
+
+
+FAMILY = families.Family("conv1d_classifier", task="classification", params=Params,
+                         module=__name__, describe=sequence.describe,
+                         uses_glove=sequence.uses_glove, check_run=sequence.check_run)

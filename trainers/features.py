@@ -5,17 +5,19 @@ from typing import Callable
 
 import tensorflow as tf
 
+from components import contract
+
 # BoW feature name -> (ids feature, weights feature or None, vocabulary file).
 BOW_FEATURES = {
-    "unigram_multi_hot": ("unigram_ids", None, "unigram"),
-    "bigram_multi_hot": ("bigram_ids", None, "bigram"),
-    "bigram_tfidf": ("bigram_tfidf_ids", "bigram_tfidf_weights", "bigram"),
+    "unigram_multi_hot": ("unigram_ids", None, contract.UNIGRAM_VOCAB),
+    "bigram_multi_hot": ("bigram_ids", None, contract.BIGRAM_VOCAB),
+    "bigram_tfidf": ("bigram_tfidf_ids", "bigram_tfidf_weights", contract.BIGRAM_VOCAB),
 }
 
 
 def bow_input_size(feature: str, tf_transform_output) -> int:
-  """Vocabulary size plus the one OOV id."""
-  return tf_transform_output.vocabulary_size_by_name(BOW_FEATURES[feature][2]) + 1
+  """Vocabulary size plus the OOV bucket."""
+  return contract.bow_input_size(tf_transform_output, BOW_FEATURES[feature][2])
 
 
 def bow_featurizer(feature: str, size: int) -> Callable[[dict], tf.Tensor]:

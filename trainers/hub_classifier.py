@@ -35,10 +35,18 @@ import urllib.request
 
 import keras
 import tensorflow as tf
+from pydantic import Field
 
-from trainers import common, keras_multi_worker
+from trainers import common, families, keras_multi_worker
 
 TEXT_FEATURE = "text"  # components.preprocessing with custom_config keep_text
+
+
+class Params(common.TrainerParams):
+  hub_handle: str = Field(min_length=1, description="a TF-Hub URL or the path of a TF2 "
+                          "SavedModel text encoder (raw strings in)")
+  hub_trainable: bool = Field(False, description="fine-tune the encoder")
+  hidden_units: int = Field(16, ge=1)
 
 
 def resolve(handle: str) -> str:
@@ -102,10 +110,7 @@ def build_model(handle: str, trainable: bool = False, hidden_units: int = 16,
 
 def run_fn(fn_args) -> keras.Model:
   """TFX Trainer entry point (TFX ignores the returned model; the tests read it)."""
-  config, strategy = common.setup(fn_args)
-  if not config.hub_handle:
-    raise ValueError(f"model {config.model_name}: hub_classifier needs custom_config hub_handle "
-                     "(a TF-Hub URL or a SavedModel path)")
+  config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   if TEXT_FEATURE not in tft_output.transformed_feature_spec():
     raise ValueError(f"{fn_args.transform_output}: no transformed feature {TEXT_FEATURE!r}; "
@@ -117,3 +122,9 @@ def run_fn(fn_args) -> keras.Model:
   common.fit(model, train, val, config.epochs, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
+
+
+FAMILY = families.Family(
+    "hub_classifier", task="classification", params=Params, module=__name__,
+    describe=lambda p: f"text, {'trainable' if p.hub_trainable else 'frozen'} encoder",
+    transform_options={"keep_text": True})

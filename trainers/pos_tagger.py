@@ -27,20 +27,41 @@ Serving signatures (the Transform graph inside):
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Literal, Optional
 
 import keras
 import numpy as np
 import tensorflow as tf
+from pydantic import Field
 
 from components import tagger_preprocessing
 from components.glove_embedding import load_matrix, load_words
-from trainers import common, serving
+from trainers import common, families, serving
 
 WORDS_KEY, TAGS_KEY = "words", "tags"
 FEATURE, CHARS, KEYS, LABEL = "word_ids", "char_ids", "word_keys", "tag_ids"
 GLOVE_IDS = "glove_ids"  # word_keys through glove_lookup: the model's input, not the Transform's
 CHAR_KERNEL = 3
+
+
+class Params(common.TrainerParams):
+  embedding: Literal["learned", "learned+glove"] = Field(
+      "learned", description="learned+glove: the frozen GloVe vector of each lowercased word "
+      "beside the learned one")
+  embedding_dim: int = Field(16, ge=1)
+  units: int = Field(128, ge=1, description="GRU units per direction")
+  dropout: float = Field(0.5, ge=0, lt=1, description="SpatialDropout1D before the GRU")
+  mask_zero: bool = True
+  char_filters: int = Field(0, ge=0, description="a Conv1D of this many filters over each "
+                            "word's characters (0: none)")
+  char_embedding_dim: int = Field(32, ge=1)
+
+
+def describe(params: Params) -> str:
+  feature = f"word_ids, learned {params.embedding_dim}"
+  if params.char_filters:
+    feature += f" + char CNN {params.char_filters}"
+  return feature + (" + GloVe" if uses_glove(params) else "")
 
 
 class TokenAccuracy(keras.metrics.Metric):
@@ -66,18 +87,18 @@ class TokenAccuracy(keras.metrics.Metric):
     self.tokens.assign(0.0)
 
 
-def uses_glove(config: common.TrainerConfig) -> bool:
+def uses_glove(config: Params) -> bool:
   return config.embedding == "learned+glove"
 
 
-def features(config: common.TrainerConfig) -> tuple[str, ...]:
+def features(config: Params) -> tuple[str, ...]:
   """The Transform outputs the model reads."""
   return (FEATURE,) + ((CHARS,) if config.char_filters else ()) + (
       (KEYS,) if uses_glove(config) else ())
 
 
 def _char_features(chars, sequence_length: int, char_vocab_size: int,
-                   config: common.TrainerConfig):
+                   config: Params):
   """[batch, L * C] char ids -> [batch, L, char_filters]: a Conv1D over each word's characters,
   max-pooled (a word's best suffix, capital or digit detectors)."""
   x = keras.layers.Reshape((sequence_length, -1))(chars)  # [batch, L, C]
@@ -118,7 +139,7 @@ def _glove_features(ids, matrix: np.ndarray):
                                 name="glove")(ids)
 
 
-def build_model(config: common.TrainerConfig, vocab_size: int, num_tags: int,
+def build_model(config: Params, vocab_size: int, num_tags: int,
                 sequence_length: int, char_vocab_size: int = 0,
                 glove_matrix: Optional[np.ndarray] = None,
                 word_chars: int = tagger_preprocessing.DEFAULT_WORD_CHARS) -> keras.Model:
@@ -222,7 +243,7 @@ def signatures(module: TaggerModule) -> dict:
 
 
 def run_fn(fn_args) -> keras.Model:
-  config, strategy = common.setup(fn_args)
+  config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   spec = tft_output.transformed_feature_spec()
   names = features(config)
@@ -258,3 +279,7 @@ def run_fn(fn_args) -> keras.Model:
   common.export_module(strategy, TaggerModule(model, tft_output, names, lookup),
                        fn_args.serving_model_dir, signatures)
   return model
+
+
+FAMILY = families.Family("pos_tagger", task="tagging", params=Params, module=__name__,
+                         describe=describe, uses_glove=uses_glove)

@@ -5,11 +5,21 @@ sequences: the stacked BiLSTM). The embedding and the head are trainers.sequence
 """
 from __future__ import annotations
 
-import keras
+from typing import Literal
 
-from trainers import sequence
+import keras
+from pydantic import Field
+
+from trainers import families, sequence
 
 CELLS = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
+
+
+class Params(sequence.Params):
+  cell: Literal["lstm", "gru"] = "lstm"
+  units: int = Field(128, ge=1, description="per direction")
+  bidirectional: bool = True
+  layers: int = Field(1, ge=1, description="stacked recurrent layers")
 
 
 def body(x, config):
@@ -20,4 +30,9 @@ def body(x, config):
 
 
 def run_fn(fn_args) -> keras.Model:
-  return sequence.run(fn_args, body)
+  return sequence.run(fn_args, body, Params)
+
+
+FAMILY = families.Family("rnn_classifier", task="classification", params=Params,
+                         module=__name__, describe=sequence.describe,
+                         uses_glove=sequence.uses_glove, check_run=sequence.check_run)

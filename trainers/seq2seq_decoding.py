@@ -1,4 +1,4 @@
-"""Decoding an encoder-decoder one step at a time, and BLEU.
+"""Decoding an encoder-decoder one step at a time.
 
 The decoders work on any `step(token_ids [n], state) -> (log_probs [n, V], state)`, where state
 is a dict of arrays whose first axis is the hypothesis: the served model's `decode_step`
@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-import sacrebleu
 import tensorflow as tf
 
 from components.translation_preprocessing import END_ID, PAD_ID, RESERVED, START_ID, UNK_ID
@@ -128,15 +127,3 @@ class Translator:
   def translate(self, sentences: Sequence[str], beam: int = 1, **kwargs) -> list[str]:
     return [detokenize(ids, self.vocabulary)
             for ids in self.translate_ids(sentences, beam, **kwargs)]
-
-
-def bleu(hypotheses: Sequence[str], references: Sequence[Sequence[str]]) -> sacrebleu.BLEUScore:
-  """sacrebleu corpus BLEU; references[i] holds every reference of hypothesis i (any number,
-  at least one). Both sides should be standardised the same way (lowercase, punctuation
-  spaced: translation_preprocessing.standardize), since the model emits that form."""
-  if len(hypotheses) != len(references) or any(not r for r in references):
-    raise ValueError(f"{len(hypotheses)} hypotheses need as many non-empty reference lists, got "
-                     f"{len(references)} ({sum(not r for r in references)} empty)")
-  width = max(len(r) for r in references)
-  streams = [[refs[j] if j < len(refs) else None for refs in references] for j in range(width)]
-  return sacrebleu.corpus_bleu(list(hypotheses), streams, force=True)

@@ -1,7 +1,8 @@
 """What the sequence classifiers share: the id-sequence input, the embedding choice, and run_fn.
 
 A model module (rnn_classifier, conv1d_classifier, transformer_classifier) supplies only its body,
-`body(embedded, config) -> [batch, features]`; this module puts the embedding in front and the
+`body(embedded, config) -> [batch, features]`, and its Params (a subclass of this module's, with
+the body's own keys); this module puts the embedding in front and the
 Dropout -> Dense(1, sigmoid) head behind, compiles it (rmsprop, binary cross-entropy, as DLwP),
 trains it under the configured strategy and exports it with raw text in.
 
@@ -14,26 +15,65 @@ Embeddings (`embedding` in the model config):
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from typing import Callable, Literal, Optional
 
 import keras
 import numpy as np
+from pydantic import Field, model_validator
 
+from components import contract
 from trainers import common
 
-SUBWORD_VOCAB = "subword"
-EMBEDDINGS = ("onehot", "learned", "glove")
+
+
+class Params(common.TrainerParams):
+  """What every sequence classifier reads; a body's module adds its own."""
+  sequence_feature: Literal["word_ids", "subword_ids"] = Field(
+      "word_ids", description="word_ids (needs sequence_length) or subword_ids (needs "
+      "subword_vocab_size)")
+  embedding: Literal["onehot", "learned", "glove"] = Field(
+      "learned", description="onehot, learned, or glove (frozen rows from glove_source)")
+  embedding_dim: int = Field(16, ge=1, description="learned embedding width")
+  mask_zero: bool = Field(True, description="mask the padding")
+  dropout: float = Field(0.5, ge=0, lt=1, description="before the output layer")
+
+  @model_validator(mode="after")
+  def _glove_has_word_rows(self):
+    if self.embedding == "glove" and self.sequence_feature != "word_ids":
+      raise ValueError("GloVe rows exist for words, not subwords; use sequence_feature word_ids")
+    return self
+
+
+def describe(params: Params) -> str:
+  width = f" {params.embedding_dim}" if params.embedding == "learned" else ""
+  masked = ", masked" if params.mask_zero and params.embedding != "onehot" else ""
+  return f"{params.sequence_feature}, {params.embedding}{width}{masked}"
+
+
+def uses_glove(params: Params) -> bool:
+  return params.embedding == "glove"
+
+
+def check_run(params: Params, run) -> Optional[str]:
+  """The run must give the Transform feature the model reads."""
+  if params.sequence_feature == "word_ids" and run.sequence_length <= 0:
+    return "reads word_ids; set sequence_length (> 0)"
+  if params.sequence_feature == "subword_ids" and (
+      run.subword_vocab_size <= 0 or (run.subword_sequence_length or run.sequence_length) <= 0):
+    return ("reads subword_ids; set subword_vocab_size and subword_sequence_length (or "
+            "sequence_length)")
+  return None
 
 
 def vocabulary_size(feature: str, tft_output) -> int:
-  """Ids the sequence feature can hold: word_ids are unigram ids + 2 (0 padding, 1 OOV, see
-  components.preprocessing); the subword vocabulary holds its reserved tokens itself."""
+  """Ids the sequence feature can hold: word_ids are unigram ids with the reserved ids
+  (components.contract); the subword vocabulary holds its reserved tokens itself."""
   if feature == "word_ids":
-    return tft_output.vocabulary_size_by_name("unigram") + 2
-  return tft_output.vocabulary_size_by_name(SUBWORD_VOCAB)
+    return contract.id_vocabulary_size(tft_output, contract.UNIGRAM_VOCAB)
+  return tft_output.vocabulary_size_by_name(contract.SUBWORD_VOCAB)
 
 
-def glove_matrix(config: common.TrainerConfig, rows: int) -> np.ndarray:
+def glove_matrix(config: Params, rows: int) -> np.ndarray:
   if not config.embedding_uri:
     raise ValueError(f"model {config.model_name}: embedding 'glove' needs the GloVe matrix "
                      "artifact (the pipeline's GloveEmbedding output), and the Trainer got none")
@@ -46,7 +86,7 @@ def glove_matrix(config: common.TrainerConfig, rows: int) -> np.ndarray:
   return matrix
 
 
-def embed(ids, config: common.TrainerConfig, vocab_size: int):
+def embed(ids, config: Params, vocab_size: int):
   if config.embedding == "onehot":
     return keras.ops.one_hot(ids, vocab_size)
   if config.embedding == "learned":
@@ -58,11 +98,8 @@ def embed(ids, config: common.TrainerConfig, vocab_size: int):
       embeddings_initializer=keras.initializers.Constant(matrix), name="glove")(ids)
 
 
-def build_model(body: Callable, config: common.TrainerConfig, vocab_size: int,
+def build_model(body: Callable, config: Params, vocab_size: int,
                 sequence_length: int) -> keras.Model:
-  if config.embedding not in EMBEDDINGS:
-    raise ValueError(f"model {config.model_name}: unknown embedding {config.embedding!r}; "
-                     f"valid: {', '.join(EMBEDDINGS)}")
   ids = keras.Input(shape=(sequence_length,), dtype="int64", name=config.sequence_feature)
   x = body(embed(ids, config, vocab_size), config)
   x = keras.layers.Dropout(config.dropout)(x)
@@ -73,9 +110,9 @@ def build_model(body: Callable, config: common.TrainerConfig, vocab_size: int,
   return model
 
 
-def run(fn_args, body: Callable) -> keras.Model:
-  """The run_fn of a sequence classifier with the given body."""
-  config, strategy = common.setup(fn_args)
+def run(fn_args, body: Callable, params_class: type) -> keras.Model:
+  """The run_fn of a sequence classifier with the given body and its Params."""
+  config, strategy = common.setup(fn_args, params_class)
   tft_output = common.load_transform_output(fn_args)
   feature = config.sequence_feature
   spec = tft_output.transformed_feature_spec().get(feature)

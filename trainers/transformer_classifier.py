@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+from pydantic import Field
 
-from trainers import sequence
+from trainers import families, sequence
+
+
+class Params(sequence.Params):
+  num_heads: int = Field(2, ge=1)
+  hidden_units: int = Field(16, ge=1, description="the feed-forward width")
 
 
 class PositionEmbedding(keras.layers.Layer):
@@ -66,4 +72,9 @@ def body(x, config):
 
 
 def run_fn(fn_args) -> keras.Model:
-  return sequence.run(fn_args, body)
+  return sequence.run(fn_args, body, Params)
+
+
+FAMILY = families.Family("transformer_classifier", task="classification", params=Params,
+                         module=__name__, describe=sequence.describe,
+                         uses_glove=sequence.uses_glove, check_run=sequence.check_run)

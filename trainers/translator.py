@@ -30,46 +30,46 @@ sacrebleu, written to <model_run_dir>/bleu.json.
 """
 from __future__ import annotations
 
-import dataclasses
 import glob
 import hashlib
 import json
 import logging
 import os
 import time
+from typing import Literal
 
 import keras
 import tensorflow as tf
+from pydantic import Field
 from tfx_bsl.public import tfxio
 
-from components import translation_preprocessing as tp
-from trainers import common, seq2seq_decoding, translator_serving
+from components import bleu, translation_preprocessing as tp
+from trainers import common, families, seq2seq_decoding, translator_serving
 
 LABEL_KEY = "decoder_target_ids"
 INPUT_KEYS = ("source_ids", "decoder_input_ids")
 BLEU_FILE = "bleu.json"
 
 
-@dataclasses.dataclass
-class TranslatorConfig:
-  """The model keys of the Trainer's custom_config (strategy, seed, epochs, batch_size and
-  learning_rate are read through common.TrainerConfig too)."""
-  cell: str = "lstm"            # lstm | gru
+class Params(common.TrainerParams):
+  cell: Literal["lstm", "gru"] = "lstm"
   bidirectional: bool = False
-  attention: bool = False
-  units: int = 256              # encoder units per direction; the decoder has units x directions
-  embedding_dim: int = 128
-  beam_width: int = 3
-  length_alpha: float = 1.0     # beam score: log-probability / length ** alpha
-  unk_penalty: float = 0.0
-  max_decode_length: int = 0    # 0: the Transform's target length
-  bleu_examples: int = 1000     # unique test sources scored (0: all)
-  sampled_softmax: int = 0      # training loss over this many sampled words (0: full softmax)
-
-  @classmethod
-  def from_fn_args(cls, fn_args) -> "TranslatorConfig":
-    config = dict(fn_args.custom_config or {})
-    return cls(**{f.name: config[f.name] for f in dataclasses.fields(cls) if f.name in config})
+  attention: bool = Field(False, description="Luong dot-product attention over the encoder "
+                          "outputs")
+  units: int = Field(256, ge=1, description="encoder units per direction; the decoder has "
+                     "units x directions")
+  embedding_dim: int = Field(128, ge=1)
+  beam_width: int = Field(3, ge=2, description="bleu.json scores greedy and beam decoding of "
+                          "this width; the served model's default decoding")
+  length_alpha: float = Field(1.0, ge=0, description="beam score: log-probability / length ** "
+                              "alpha")
+  unk_penalty: float = Field(0.0, ge=0, description="subtracted from the unknown word's "
+                             "log-probability at each step")
+  max_decode_length: int = Field(0, ge=0, description="0: the Transform's target_length")
+  bleu_examples: int = Field(1000, ge=0, description="unique test sources the Trainer decodes "
+                             "for bleu.json (0: all)")
+  sampled_softmax: int = Field(0, ge=0, description="training loss over this many sampled "
+                               "target words (0: the full softmax)")
 
 
 class MaskedSparseCrossentropy(keras.losses.SparseCategoricalCrossentropy):
@@ -173,7 +173,7 @@ class Seq2Seq(keras.Model):
     return {"loss": self._loss_tracker.result()}
 
 
-def build_model(config: TranslatorConfig, source_vocab: int, target_vocab: int,
+def build_model(config: Params, source_vocab: int, target_vocab: int,
                 learning_rate: float = 0.001, seed: int = 0) -> Seq2Seq:
   """(source_ids [b, Ls], decoder_input_ids [b, Lt]) -> next-word probabilities [b, Lt, V],
   any lengths Ls, Lt."""
@@ -306,7 +306,7 @@ def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: in
     start = time.monotonic()
     decoded[name] = translator.translate(sources, beam=beam, alpha=alpha,
                                          unk_penalty=unk_penalty)
-    score = seq2seq_decoding.bleu(decoded[name], references)
+    score = bleu.corpus_bleu(decoded[name], references)
     result[name] = {"bleu": round(score.score, 2), "beam": beam, "seconds":
                     round(time.monotonic() - start, 1), "details": str(score)}
     logging.info("BLEU %s over %d sources: %s", name, len(sources), score)
@@ -317,26 +317,25 @@ def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: in
 
 def run_fn(fn_args) -> keras.Model:
   """TFX Trainer entry point (TFX ignores the returned model; tests read it)."""
-  common_config, strategy = common.setup(fn_args)
-  config = TranslatorConfig.from_fn_args(fn_args)
+  config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   spec = tft_output.transformed_feature_spec()
   target_length = spec[LABEL_KEY].shape[0]
-  batch = common_config.batch_size * strategy.num_replicas_in_sync
+  batch = config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
   train = dataset(fn_args, fn_args.train_files, tft_output, batch, shuffle=True,
-                  seed=common_config.seed, drop_remainder=True)
+                  seed=config.seed, drop_remainder=True)
   val = dataset(fn_args, fn_args.eval_files, tft_output, batch, shuffle=False,
-                seed=common_config.seed, drop_remainder=multi)
+                seed=config.seed, drop_remainder=multi)
   with strategy.scope():
     model = build_model(config, tp.vocabulary_size(tft_output, "source"),
-                        tp.vocabulary_size(tft_output, "target"), common_config.learning_rate,
-                        common_config.seed)
+                        tp.vocabulary_size(tft_output, "target"), config.learning_rate,
+                        config.seed)
   model.summary(print_fn=lambda line: logging.info(line))
-  summary = common.fit(model, train, val, common_config.epochs, fn_args, monitor="val_loss",
+  summary = common.fit(model, train, val, config.epochs, fn_args, monitor="val_loss",
                        mode="min")
   module = translator_serving.TranslatorModule(
-      model, tft_output, tp.vocabulary(tft_output, "target"),
+      *inference_models(model), tft_output, tp.vocabulary(tft_output, "target"),
       config.max_decode_length or target_length, config.unk_penalty, config.beam_width,
       config.length_alpha)
   common.export_module(strategy, module, fn_args.serving_model_dir, translator_serving.signatures)
@@ -353,3 +352,8 @@ def run_fn(fn_args) -> keras.Model:
       json.dump(result, f, indent=1, ensure_ascii=False)
   return model
 
+
+FAMILY = families.Family(
+    "translator", task="translation", params=Params, module=__name__,
+    describe=lambda p: (f"{'bi' if p.bidirectional else ''}{p.cell} encoder"
+                        f"{' + attention' if p.attention else ''}, {p.units} units"))

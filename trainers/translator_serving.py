@@ -30,12 +30,11 @@ from trainers import serving
 
 class TranslatorModule(tf.Module):
 
-  def __init__(self, model: keras.Model, tf_transform_output, vocabulary: list[str],
-               max_length: int, unk_penalty: float = 0.0, beam_width: int = 1,
-               length_alpha: float = 1.0):
+  def __init__(self, encoder: keras.Model, step_model: keras.Model, tf_transform_output,
+               vocabulary: list[str], max_length: int, unk_penalty: float = 0.0,
+               beam_width: int = 1, length_alpha: float = 1.0):
+    """encoder, step_model: trainers.translator.inference_models of the trained model."""
     super().__init__()
-    from trainers import translator  # pylint: disable=import-outside-toplevel
-    encoder, step_model = translator.inference_models(model)
     serving.hold_keras(self, encoder=encoder, step_model=step_model)
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()

@@ -4,6 +4,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import fingerprint
 from components.char_windows import executor
 
 MODES = ("stateless", "stateful")
@@ -16,6 +17,7 @@ class CharWindowsSpec(types.ComponentSpec):
       "stride": ExecutionParameter(type=int),
       "batch_size": ExecutionParameter(type=int),
       "seed": ExecutionParameter(type=int),
+      fingerprint.KEY: ExecutionParameter(type=str),  # the executor's code (for the cache)
   }
   INPUTS = {"examples": ChannelParameter(type=standard_artifacts.Examples)}
   OUTPUTS = {"windows": ChannelParameter(type=standard_artifacts.Examples)}
@@ -44,4 +46,5 @@ class CharWindows(base_component.BaseComponent):
     windows = types.Channel(type=standard_artifacts.Examples)
     super().__init__(spec=CharWindowsSpec(
         examples=examples, mode=mode, length=length, stride=stride, batch_size=batch_size,
-        seed=seed, windows=windows))
+        seed=seed, windows=windows,
+        **{fingerprint.KEY: fingerprint.of_modules(executor.__name__)}))

@@ -1,5 +1,5 @@
 """EmbeddingTrainer executor: TFX's GenericExecutor, plus the embedding artifact's uri in
-fn_args.custom_config["embedding_uri"] (read by trainers.common.TrainerConfig; it replaces any
+fn_args.custom_config["embedding_uri"] (read by trainers.common.TrainerParams; it replaces any
 value custom_config had)."""
 from __future__ import annotations
 

@@ -6,6 +6,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import contract, fingerprint
 from components.glove_embedding import executor, sources
 
 
@@ -27,6 +28,7 @@ class GloveEmbeddingSpec(types.ComponentSpec):
       "source_fingerprint": ExecutionParameter(type=str),
       "vocabulary_name": ExecutionParameter(type=str),
       "reserved_rows": ExecutionParameter(type=int),
+      fingerprint.KEY: ExecutionParameter(type=str),  # the executor's code (for the cache)
   }
   INPUTS = {"transform_graph": ChannelParameter(type=standard_artifacts.TransformGraph,
                                                 optional=True)}
@@ -51,10 +53,12 @@ class GloveEmbedding(base_component.BaseComponent):
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
   def __init__(self, transform_graph: Optional[types.BaseChannel], source: str,
-               vocabulary_name: str = "unigram", reserved_rows: int = 2):
+               vocabulary_name: str = contract.UNIGRAM_VOCAB,
+               reserved_rows: int = contract.RESERVED_IDS):
     if reserved_rows < 0:
       raise ValueError(f"GloveEmbedding: reserved_rows must be >= 0, got {reserved_rows}")
     super().__init__(spec=GloveEmbeddingSpec(
         transform_graph=transform_graph, source=source,
         source_fingerprint=sources.fingerprint(source), vocabulary_name=vocabulary_name,
-        reserved_rows=reserved_rows, embedding=types.Channel(type=EmbeddingMatrix)))
+        reserved_rows=reserved_rows, embedding=types.Channel(type=EmbeddingMatrix),
+        **{fingerprint.KEY: fingerprint.of_modules(executor.__name__)}))

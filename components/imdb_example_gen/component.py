@@ -22,4 +22,5 @@ class ImdbExampleGen(FileBasedExampleGen):
         input_base=input_base, input_config=routed_example_gen.input_config(file_name),
         custom_config=routed_example_gen.custom_config(
             {"split_seed": split_seed, "eval_percent": eval_percent,
-             **({"sample_percent": sample_percent} if sample_percent < 100 else {})}))
+             **({"sample_percent": sample_percent} if sample_percent < 100 else {})},
+            executor.__name__))

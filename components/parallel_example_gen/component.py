@@ -30,4 +30,4 @@ class ParallelExampleGen(FileBasedExampleGen):
             file_name or fmt.file_name),
         custom_config=routed_example_gen.custom_config({
             "corpus_format": corpus_format, "split_fractions": fractions,
-            "split_seed": split_seed}))
+            "split_seed": split_seed}, executor.__name__))

@@ -4,6 +4,7 @@ from tfx.dsl.components.base import base_component, executor_spec
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ExecutionParameter
 
+from components import fingerprint
 from components.serving_check import executor
 
 
@@ -13,6 +14,7 @@ class ServingCheckSpec(types.ComponentSpec):
       "text_feature": ExecutionParameter(type=str),
       "num_examples": ExecutionParameter(type=int),
       "max_chars": ExecutionParameter(type=int),
+      fingerprint.KEY: ExecutionParameter(type=str),  # the executor's code (for the cache)
   }
   INPUTS = {"model": ChannelParameter(type=standard_artifacts.Model),
             "examples": ChannelParameter(type=standard_artifacts.Examples)}
@@ -42,4 +44,5 @@ class ServingCheck(base_component.BaseComponent):
     super().__init__(spec=ServingCheckSpec(
         model=model, examples=examples, split=split, text_feature=text_feature,
         num_examples=num_examples, max_chars=max_chars,
-        blessing=types.Channel(type=standard_artifacts.InfraBlessing)))
+        blessing=types.Channel(type=standard_artifacts.InfraBlessing),
+        **{fingerprint.KEY: fingerprint.of_modules(executor.__name__)}))

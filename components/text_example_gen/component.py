@@ -20,4 +20,5 @@ class TextExampleGen(FileBasedExampleGen):
         input_base=input_base, input_config=routed_example_gen.input_config(pattern),
         custom_config=routed_example_gen.custom_config({
             "gutenberg": gutenberg, "collapse_whitespace": collapse_whitespace,
-            "split_fractions": list(split_fractions), "chunk_chars": chunk_chars}))
+            "split_fractions": list(split_fractions), "chunk_chars": chunk_chars},
+            executor.__name__))

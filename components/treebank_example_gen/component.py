@@ -25,4 +25,4 @@ class TreebankExampleGen(FileBasedExampleGen):
                                "eval_fraction": eval_fraction, "split_seed": split_seed})
     super().__init__(
         input_base=input_base, input_config=routed_example_gen.input_config(file_name),
-        custom_config=routed_example_gen.custom_config(config))
+        custom_config=routed_example_gen.custom_config(config, executor.__name__))

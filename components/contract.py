@@ -1,0 +1,28 @@
+"""The Transform output contract of the word features: what the preprocessing functions write and
+the trainers, GloveEmbedding and benchmarks read. Defined once here.
+
+A word's id is its index in a TFT vocabulary + RESERVED_IDS; PAD_ID fills padding and OOV_ID
+stands for a word outside the vocabulary. An embedding over such ids has
+vocabulary size + RESERVED_IDS rows, the first RESERVED_IDS of them reserved.
+"""
+PAD_ID, OOV_ID = 0, 1
+RESERVED_IDS = 2
+
+# The classification Transform's vocabulary names (components.preprocessing).
+UNIGRAM_VOCAB = "unigram"
+BIGRAM_VOCAB = "bigram"
+SUBWORD_VOCAB = "subword"  # WordPiece (components.subword): holds its reserved tokens itself
+
+# Bag-of-words ids (unigram_ids, bigram_ids, ...) are vocabulary indices, with this many OOV
+# buckets after them (no padding: the features are sparse).
+BOW_OOV_BUCKETS = 1
+
+
+def bow_input_size(tf_transform_output, vocabulary: str) -> int:
+  """The width of a multi-hot or tf-idf vector over `vocabulary` (OOV bucket included)."""
+  return tf_transform_output.vocabulary_size_by_name(vocabulary) + BOW_OOV_BUCKETS
+
+
+def id_vocabulary_size(tf_transform_output, vocabulary: str) -> int:
+  """The ids a word-id feature over `vocabulary` can hold (reserved ids included)."""
+  return tf_transform_output.vocabulary_size_by_name(vocabulary) + RESERVED_IDS

@@ -1,0 +1,76 @@
+"""Text classification (IMDB, UCI sentences, sarcasm): word/n-gram features and word or subword
+ids from components.preprocessing; the Evaluator scores the raw test split through the exported
+model's from_examples signature (binary accuracy, AUC); blessed at accuracy_floor or above."""
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import Field
+
+from pipeline import tasks
+
+
+class Gate(tasks.Gate):
+  accuracy_floor: float = Field(0.85, ge=0, description="not blessed (so not pushed) below "
+                                "this test accuracy")
+
+
+def _imdb(cfg, data_dir: str, file_name: str):
+  from components.imdb_example_gen.component import ImdbExampleGen  # pylint: disable=import-outside-toplevel
+  return ImdbExampleGen(input_base=data_dir, file_name=file_name, split_seed=cfg.seed,
+                        eval_percent=cfg.eval_percent, sample_percent=cfg.sample_percent)
+
+
+def _labelled_sentences(cfg, data_dir: str, corpus_format: str):
+  from components.sentence_example_gen.component import SentenceExampleGen  # pylint: disable=import-outside-toplevel
+  return SentenceExampleGen(input_base=data_dir, corpus_format=corpus_format,
+                            split_fractions=cfg.split_fractions, split_seed=cfg.seed)
+
+
+class Classification(tasks.Task):
+  name = "classification"
+  label = "classification"
+  metric = "test accuracy"
+  value_key = "binary_accuracy"
+  gate = Gate
+  default_family = "bow_mlp"
+  preprocessing_module = "components.preprocessing"
+  # Only what the Trainers read: the Evaluator scores the raw test split through the model.
+  transform_splits = ("train", "eval")
+  readers = {"imdb_tarball": _imdb, "labelled_sentences": _labelled_sentences}
+
+  def check(self, cfg) -> Optional[str]:
+    if not 0 < cfg.eval_percent < 100:
+      return f"eval_percent must be in (0, 100), got {cfg.eval_percent}"
+    if not 0 < cfg.sample_percent <= 100:
+      return f"sample_percent must be in (0, 100], got {cfg.sample_percent}"
+    return None
+
+  def transform_config(self, cfg) -> dict:
+    from trainers import families  # pylint: disable=import-outside-toplevel
+    options = {}
+    for model in cfg.models:  # what a family needs of the Transform (the hub encoder: the text)
+      options.update(families.get(model.trainer).transform_options)
+    return {"unigram_top_k": cfg.unigram_top_k, "bigram_top_k": cfg.bigram_top_k,
+            "sequence_length": cfg.sequence_length, "subword_vocab_size": cfg.subword_vocab_size,
+            "subword_sequence_length": cfg.subword_sequence_length,
+            "keep_text": bool(options.get("keep_text", False))}
+
+  def eval_config(self, gate: Gate):
+    import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+    threshold = tasks.gate_threshold({"lower_bound": {"value": gate.accuracy_floor}})
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(signature_name="from_examples", label_key="label",
+                                    prediction_key="probabilities", model_type=tfma.TF_GENERIC)],
+        slicing_specs=[tfma.SlicingSpec()],
+        metrics_specs=[tfma.MetricsSpec(metrics=[
+            tfma.MetricConfig(class_name="ExampleCount"),
+            tfma.MetricConfig(class_name="AUC"),
+            tfma.MetricConfig(class_name="BinaryAccuracy", threshold=threshold),
+        ])])
+
+  def report_values(self, metrics: dict) -> dict:
+    return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
+
+
+TASK = Classification()
