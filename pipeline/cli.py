@@ -38,24 +38,56 @@ def cmd_check(args) -> int:
   return 0
 
 
+def _models_table(rows: list[dict]) -> list[str]:
+  lines = [f"{'model':24} {'metric':22} {'value':>8}  pushed"]
+  for row in rows:
+    value = f"{row['value']:.4f}" if row.get("value") is not None else "-"
+    pushed = (f"version {row['pushed_version']}" if row["pushed_version"] else
+              f"no: {row['why_not_pushed']}" if row.get("why_not_pushed") else "no")
+    lines.append(f"{row['model']:24} {row.get('metric') or '-':22} {value:>8}  {pushed}")
+  return lines
+
+
 def cmd_run(args) -> int:
-  cfg, data_dir = _run_config(args)
+  from pipeline import console  # pylint: disable=import-outside-toplevel
+  verbosity = console.VERBOSE if args.verbose else console.QUIET if args.quiet else console.NORMAL
+  early = console.EarlyCapture(verbosity)  # what importing the stack prints goes to the log
+  try:
+    cfg, data_dir = _run_config(args)
+  except BaseException:
+    early.release()
+    raise
   # Logical CPU devices must exist before TensorFlow initialises (trainers.strategy).
   from trainers import strategy  # pylint: disable=import-outside-toplevel
   strategy.configure_devices(cfg.strategy.name, cfg.strategy.cpu_devices)
-  from pipeline import runner  # pylint: disable=import-outside-toplevel
-  start = time.monotonic()
-  runner.run_local(cfg, data_dir)
-  print(f"\ntextzoo run finished in {time.monotonic() - start:.0f}s; serving dir "
-        f"{os.path.abspath(cfg.serving_dir)}")
-  from pipeline import report  # pylint: disable=import-outside-toplevel
-  seeds = {m.name: m.seed_figure for m in cfg.models}
-  for row in report.leaderboard(cfg.output_dir, seeds):  # this run's pushes, from ML-Metadata
-    value = f"{row['metric']} {row['value']:.4f}" if row.get("value") is not None else ""
-    print(f"  {row['model']:24} {value}  " + (
-        f"pushed as version {row['pushed_version']}" if row["pushed_version"] else
-        "not pushed (not blessed: see its Evaluator output)"))
-  print(f"report: {report.write(cfg.output_dir, seed_figures=seeds)}")
+  from pipeline import report, runner, runs  # pylint: disable=import-outside-toplevel
+  with console.session(cfg.output_dir, verbosity, early) as (say, show):
+    start = time.monotonic()
+    runner.run_local(cfg, data_dir, say=say)
+    seeds = {m.name: m.seed_figure for m in cfg.models}
+    path = report.write(cfg.output_dir, seed_figures=seeds)
+    names = {m.name for m in cfg.models}
+    rows = [r for r in runs.models(cfg.output_dir) if r["model"] in names]
+    show(f"textzoo run finished in {time.monotonic() - start:.0f} s; serving dir "
+         f"{os.path.abspath(cfg.serving_dir)}; report {path}")
+    for line in _models_table(rows):
+      show(line)
+  return 0
+
+
+def cmd_models(args) -> int:
+  from pipeline import runs  # pylint: disable=import-outside-toplevel
+  output_dir = args.output_dir or config_lib.load(args.config).output_dir
+  rows = runs.models(output_dir)
+  if args.json:
+    for row in rows:
+      print(json.dumps(row))
+    return 0
+  for line in _models_table(rows):
+    print(line)
+  for row in rows:
+    print(f"  {row['model']}: serving {row['serving_path'] or '-'}; Trainer export "
+          f"{row['trainer_export'] or '-'}")
   return 0
 
 
@@ -90,8 +122,8 @@ def _decoded(value):
 
 
 def cmd_predict(args) -> int:
-  from pipeline import serving_client  # pylint: disable=import-outside-toplevel
-  model = serving_client.load(args.model)
+  from pipeline import runs, serving_client  # pylint: disable=import-outside-toplevel
+  model = serving_client.load(runs.resolve_model(args))
   outputs = model.predict(args.texts)
   for i, text in enumerate(args.texts):
     values = {k: _decoded(v[i].tolist()) for k, v in outputs.items()}
@@ -104,17 +136,18 @@ def cmd_predict(args) -> int:
 
 
 def cmd_score(args) -> int:
-  from pipeline import serving_client  # pylint: disable=import-outside-toplevel
+  from pipeline import runs, serving_client  # pylint: disable=import-outside-toplevel
   data_dir = corpora.resolve_data_dir(args.data_dir)
   tar_path = corpora.ensure_corpus("imdb", data_dir)[0]
-  result = serving_client.score_imdb(args.model, str(tar_path), args.split, args.batch_size)
+  result = serving_client.score_imdb(runs.resolve_model(args), str(tar_path), args.split,
+                                     args.batch_size)
   print(json.dumps(result))
   return 0
 
 
 def cmd_generate(args) -> int:
-  from pipeline import generate  # pylint: disable=import-outside-toplevel
-  generator = generate.CharGenerator(args.model)
+  from pipeline import generate, runs  # pylint: disable=import-outside-toplevel
+  generator = generate.CharGenerator(runs.resolve_model(args))
   text = generator.generate(args.prompt, args.chars, args.temperature, args.top_k, args.top_p,
                             args.seed)
   print(args.prompt + text)
@@ -122,8 +155,8 @@ def cmd_generate(args) -> int:
 
 
 def cmd_translate(args) -> int:
-  from pipeline import translate  # pylint: disable=import-outside-toplevel
-  translations = translate.translate(args.model, args.sentences, beam=args.beam,
+  from pipeline import runs, translate  # pylint: disable=import-outside-toplevel
+  translations = translate.translate(runs.resolve_model(args), args.sentences, beam=args.beam,
                                      alpha=args.alpha, unk_penalty=args.unk_penalty)
   for sentence, translation in zip(args.sentences, translations):
     print(json.dumps({"source": sentence, "translation": translation}, ensure_ascii=False))
@@ -142,9 +175,12 @@ def cmd_corpora(args) -> int:
 
 
 def cmd_score_lm(args) -> int:
-  from pipeline import lm_score  # pylint: disable=import-outside-toplevel
-  ids = lm_score.text_ids(args.windows)
-  print(json.dumps(lm_score.streamed_cross_entropy(args.model, ids, args.streams)))
+  from pipeline import lm_score, runs  # pylint: disable=import-outside-toplevel
+  if not args.windows and not args.run:
+    raise ValueError("score-lm needs --windows, or --run and --model (its windows of --split)")
+  pattern = args.windows or runs.windows(args.run, args.model, args.split)
+  ids = lm_score.text_ids(pattern)
+  print(json.dumps(lm_score.streamed_cross_entropy(runs.resolve_model(args), ids, args.streams)))
   return 0
 
 
@@ -155,8 +191,22 @@ def _positive_int(text: str) -> int:
   return value
 
 
+MODEL_HELP = "serving/<model> (newest version), a version directory or a Format-Serving dir"
+
+
+class _Version(argparse.Action):
+  def __call__(self, parser, namespace, values, option_string=None):
+    from pipeline import provenance  # pylint: disable=import-outside-toplevel
+    for name, version in provenance.describe().items():
+      print(f"{name} {version}")
+    parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
+  from pipeline import runs  # pylint: disable=import-outside-toplevel
   parser = argparse.ArgumentParser(prog="textzoo", description=__doc__)
+  parser.add_argument("--version", action=_Version, nargs=0,
+                      help="textzoo's version, git revision and key package versions")
   sub = parser.add_subparsers(dest="command", required=True)
   data_help = (f"folder with the corpus files (default: ${corpora.DATA_DIR_ENV}, "
                f"else {corpora.DEFAULT_DATA_DIR})")
@@ -167,7 +217,19 @@ def build_parser() -> argparse.ArgumentParser:
   run.add_argument("--data-dir", help=data_help)
   run.add_argument("--output-dir", help="overrides the config's output_dir")
   run.add_argument("--models", help="comma-separated: run only these models of the config")
+  loudness = run.add_mutually_exclusive_group()
+  loudness.add_argument("-v", "--verbose", action="store_true",
+                        help="show everything (TFX, Beam, TensorFlow) on the console too")
+  loudness.add_argument("-q", "--quiet", action="store_true",
+                        help="only errors and the final table")
   run.set_defaults(func=cmd_run)
+
+  mods = sub.add_parser("models", help="a run's models: metric, blessed, pushed version or why "
+                        "not, serving path and Trainer export (from its ML-Metadata)")
+  mods.add_argument("--output-dir", help="the run's output dir (default: the config's)")
+  mods.add_argument("--config", help="run config YAML (default: the packaged default)")
+  mods.add_argument("--json", action="store_true", help="one JSON object per model")
+  mods.set_defaults(func=cmd_models)
 
   chk = sub.add_parser("check", help="validate a run config and find or fetch its inputs; "
                        "prints the components and the models it may push (run does this first)")
@@ -197,13 +259,12 @@ def build_parser() -> argparse.ArgumentParser:
   rep.set_defaults(func=cmd_report)
 
   predict = sub.add_parser("predict", help="predict with a served model on raw texts")
-  predict.add_argument("--model", required=True,
-                       help="serving/<model> (newest version) or a version directory")
+  runs.add_arguments(predict, MODEL_HELP)
   predict.add_argument("texts", nargs="+")
   predict.set_defaults(func=cmd_predict)
 
   score = sub.add_parser("score", help="IMDB accuracy of a served model via its raw-string signature")
-  score.add_argument("--model", required=True)
+  runs.add_arguments(score, MODEL_HELP)
   score.add_argument("--data-dir", help=data_help)
   score.add_argument("--split", default="test", choices=["train", "test"],
                      help="upstream IMDB split (default test: 25 000 reviews)")
@@ -212,18 +273,17 @@ def build_parser() -> argparse.ArgumentParser:
 
   score_lm = sub.add_parser(
       "score-lm", help="a char LM's nats/char over a text read in order (GRU state carried)")
-  score_lm.add_argument("--model", required=True,
-                        help="serving/<model> (newest version) or a version directory")
-  score_lm.add_argument("--windows", required=True,
+  runs.add_arguments(score_lm, MODEL_HELP, split=True)
+  score_lm.add_argument("--windows",
                         help="a stateless CharWindows eval/test split, e.g. <pipeline root>/"
-                        "CharWindows.char_gru/windows/<id>/Split-test/*")
+                        "CharWindows.char_gru/windows/<id>/Split-test/* (with --run: the "
+                        "model's windows of --split)")
   score_lm.add_argument("--streams", type=int, default=16,
                         help="contiguous pieces read side by side (each starts cold)")
   score_lm.set_defaults(func=cmd_score_lm)
 
   gen = sub.add_parser("generate", help="sample text from a served character LM")
-  gen.add_argument("--model", required=True,
-                   help="serving/<model> (newest version) or a version directory")
+  runs.add_arguments(gen, MODEL_HELP)
   gen.add_argument("--prompt", required=True)
   gen.add_argument("--chars", type=int, default=200, help="characters to generate")
   gen.add_argument("--temperature", type=float, default=1.0)
@@ -234,8 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
   gen.set_defaults(func=cmd_generate)
 
   trans = sub.add_parser("translate", help="translate English sentences with a served translator")
-  trans.add_argument("--model", required=True,
-                     help="serving/<model> (newest version) or a version directory")
+  runs.add_arguments(trans, MODEL_HELP)
   trans.add_argument("--beam", type=_positive_int,
                      help="1: greedy; k > 1: beam search of width k (default: the model's "
                      "configured beam_width)")
@@ -261,6 +320,7 @@ def main(argv=None) -> int:
   try:
     return args.func(args)
   except (config_lib.ConfigError, corpora.CorpusError, FileNotFoundError, ValueError) as e:
+    # ValueError includes pipeline.runs.RunError (an unknown model or split of a run)
     print(f"textzoo: error: {e}", file=sys.stderr)
     return 2
   except RuntimeError as e:  # a held run lock, a strategy that cannot be built, ...

@@ -29,6 +29,8 @@ from pipeline import corpora, tasks
 from pipeline.config import ModelConfig, RunConfig
 from trainers import families
 
+BASELINE = "Baseline"  # the id prefix of each model's baseline resolver
+
 
 def absolute(path: str) -> str:
   """An absolute local path; a URI (gs://..., s3://...) of a cluster setup is left as it is."""
@@ -103,7 +105,7 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
         model_blessing=tfx.dsl.Channel(
             type=tfx.types.standard_artifacts.ModelBlessing,
             producer_component_id=_id("Evaluator", model), output_key="blessing"),
-    ).with_id(_id("Baseline", model))
+    ).with_id(_id(BASELINE, model))
     evaluator = tfx.components.Evaluator(
         examples=inputs.eval, model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"], example_splits=["test"],

@@ -176,8 +176,13 @@ def write(output_dir: str, report_dir: Optional[str] = None,
   tmp = report_dir + ".tmp"
   shutil.rmtree(tmp, ignore_errors=True)
   os.makedirs(tmp)
+  from pipeline import figures, provenance  # pylint: disable=import-outside-toplevel
   rows = model_rows(records, seed_figures)
+  made_with = provenance.describe()
   lines = ["# textzoo run report", "", f"Run: `{os.path.abspath(output_dir)}`", "",
+           f"Report written with textzoo {made_with.pop('textzoo')} at git revision "
+           f"`{made_with.pop('git')}`; " + ", ".join(f"{k} {v}" for k, v in made_with.items()),
+           "",
            "## Leaderboard", "",
            "| model | task | feature | metric | value | seed figure | AUC / perplexity | "
            "epochs (best) | train s | replicas | blessed | pushed version |",
@@ -195,6 +200,16 @@ def write(output_dir: str, report_dir: Optional[str] = None,
         f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
         f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
         f"{r['pushed_version'] or 'not pushed'} |")
+  refused = [(r["model"], figures.not_pushed_reason(records, r["model"])) for r in rows
+             if r["pushed_version"] is None]
+  if refused:
+    lines += ["", "## Not pushed, and why", "", "| model | why |", "|---|---|"]
+    lines += [f"| {name} | {why or 'did not reach the Pusher'} |" for name, why in refused]
+  found = figures.anomalies(records)
+  if found:
+    lines += ["", "## Data validation (ExampleValidator, against the inferred schema)", ""]
+    lines += [f"- {split}: " + ("no anomalies" if not a else "; ".join(
+        f"`{feature}`: {text}" for feature, text in a.items())) for split, a in found.items()]
   checked = [r for r in rows if r.get("serving_check")]
   if checked:
     lines += ["", "## Serving check (TF Serving's session-based loader)", "",

@@ -7,6 +7,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Callable, Optional
 
 from pipeline.config import RunConfig
 
@@ -51,19 +52,38 @@ def pushed_versions(serving_dir: str) -> dict[str, list[str]]:
   return result
 
 
-def run_local(cfg: RunConfig, data_dir: Path) -> dict[str, list[str]]:
+def run_local(cfg: RunConfig, data_dir: Path,
+              say: Optional[Callable[[str], None]] = None) -> dict[str, list[str]]:
+  """Checks, then runs the pipeline; returns the pushed versions. say: a console (pipeline.console)
+  that gets a line as each component starts and ends."""
   # Imported here so `textzoo --help` and config errors do not pay for importing TFX.
-  from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
-  from pipeline.pipeline import create_pipeline  # pylint: disable=import-outside-toplevel
+  # pylint: disable=import-outside-toplevel
+  from tfx import v1 as tfx
+  from pipeline import check, console, figures
+  from pipeline.pipeline import BASELINE, create_pipeline
 
-  from pipeline import check  # pylint: disable=import-outside-toplevel
   # Every config and input error before any component runs (textzoo check).
-  for line in check.check(cfg, data_dir).lines():
+  plan = check.check(cfg, data_dir)
+  for line in plan.lines():
     logging.info("%s", line)
+  steps = [c for c in plan.components if not c.startswith(f"{BASELINE}.")]  # not resolvers
+  if say:
+    say(f"{cfg.pipeline_name}: {len(steps)} components, {len(plan.pushes)} model(s); "
+        f"inputs: {', '.join(path for _, path in plan.inputs)}")
   with output_dir_lock(cfg.output_dir):
     start = time.monotonic()
     logging.info("running pipeline %s: data %s, output %s, beam args %s", cfg.pipeline_name,
                  data_dir, os.path.abspath(cfg.output_dir), cfg.beam_args())
-    tfx.orchestration.LocalDagRunner().run(create_pipeline(cfg, str(data_dir)))
+    progress = None
+    if say:
+      progress = console.Progress(
+          steps, figures.previous_durations(cfg.metadata_path),
+          lambda node: figures.node_figure(cfg.metadata_path, node), say)
+      logging.getLogger().addHandler(progress)
+    try:
+      tfx.orchestration.LocalDagRunner().run(create_pipeline(cfg, str(data_dir)))
+    finally:
+      if progress:
+        logging.getLogger().removeHandler(progress)
     logging.info("pipeline finished in %.1fs", time.monotonic() - start)
   return pushed_versions(cfg.serving_dir)

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import numpy as np  # noqa: E402
 
 from components.serving_check import sessions  # noqa: E402
-from pipeline import serving_client  # noqa: E402
+from pipeline import runs, serving_client  # noqa: E402
 
 
 def _plain(value, digits: int):
@@ -47,12 +47,12 @@ def predict_answer(outputs: dict, rows: int, digits: int = 4) -> dict:
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--model", required=True, help="serving/<model> or a version dir")
+  runs.add_arguments(parser, "serving/<model> or a version dir")
   parser.add_argument("--round", type=int, default=4, help="float digits shown")
   parser.add_argument("texts", nargs="+")
   args = parser.parse_args(argv)
-  version_dir = serving_client.resolve_version_dir(args.model)
-  name = os.path.basename(os.path.dirname(version_dir.rstrip("/")))
+  version_dir = serving_client.resolve_version_dir(runs.resolve_model(args))
+  name = args.model if args.run else os.path.basename(os.path.dirname(version_dir.rstrip("/")))
   with sessions.SessionModel(version_dir) as model:
     outputs = model.run("serving_default", {"text": np.array(args.texts, dtype=object)})
   print(f"POST /v1/models/{name}:predict")

@@ -4,6 +4,7 @@
   .venv/bin/python scripts/tagger_errors.py --examples 'runs/treebank/pipeline/TreebankExampleGen/examples/N/Split-test/*' \
       --transform-graph runs/treebank/pipeline/Transform/transform_graph/M \
       runs/treebank/pipeline/Trainer.bigru_tagger/model/K/Format-Serving runs/treebank/serving/bigru_chars_glove
+  .venv/bin/python scripts/tagger_errors.py --run runs/treebank bigru_tagger bigru_chars_glove
 
 Words past the tagger's sequence length count as wrong, as in the Evaluator's TokenAccuracy.
 """
@@ -18,7 +19,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components import tagger_preprocessing
-from pipeline import serving_client
+from pipeline import runs, serving_client
 
 
 def read_split(pattern: str) -> list[tuple[list[str], list[str]]]:
@@ -33,11 +34,21 @@ def read_split(pattern: str) -> list[tuple[list[str], list[str]]]:
 
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--examples", required=True, help="glob of the split's TFRecords")
-  parser.add_argument("--transform-graph", required=True, help="the Transform output dir")
+  parser.add_argument("--run", help="a run's output dir: the models are then names, the examples "
+                      "and Transform graph the run's")
+  parser.add_argument("--split", default="test", help="with --run: the split (default test)")
+  parser.add_argument("--examples", help="glob of the split's TFRecords")
+  parser.add_argument("--transform-graph", help="the Transform output dir")
   parser.add_argument("--batch-size", type=int, default=64)
-  parser.add_argument("models", nargs="+", help="Format-Serving or serving dirs")
+  parser.add_argument("models", nargs="+", help="Format-Serving or serving dirs (with --run: "
+                      "model names)")
   args = parser.parse_args()
+  if args.run:
+    args.examples = args.examples or runs.examples(args.run, args.split)
+    args.transform_graph = args.transform_graph or runs.transform_graph(args.run)
+    args.models = [runs.model_path(args.run, name)[0] for name in args.models]
+  if not args.examples or not args.transform_graph:
+    parser.error("give --examples and --transform-graph, or --run")
   sentences = read_split(args.examples)
   vocabulary = {w.decode() for w in tft.TFTransformOutput(args.transform_graph).vocabulary_by_name(
       tagger_preprocessing.WORD_VOCAB)}

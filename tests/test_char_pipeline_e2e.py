@@ -152,3 +152,24 @@ def test_streamed_score_reads_the_test_text_in_order(run):
   assert carried["nats_per_char"] != pytest.approx(cold["nats_per_char"], rel=1e-4)
   with pytest.raises(ValueError, match=r"Split-train.*does not continue the one before"):
     lm_score.text_ids(os.path.join(uri, "Split-train", "*"))
+
+
+def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
+  from pipeline import cli  # pylint: disable=import-outside-toplevel
+  cfg, _ = run
+  windows = os.path.join(_windows_artifact(cfg, "char_gru").uri, "Split-test", "*")
+  served = os.path.join(cfg.serving_dir, "char_gru")
+  outputs = []
+  for way in (["--model", served], ["--run", cfg.output_dir, "--model", "char_gru"]):
+    assert cli.main(["generate", *way, "--prompt", "to be", "--chars", "30", "--seed", "3"]) == 0
+    extra = ["--windows", windows] if way[0] == "--model" else ["--split", "test"]
+    assert cli.main(["score-lm", *way, *extra, "--streams", "2"]) == 0
+    outputs.append(capsys.readouterr().out)
+  assert outputs[0] == outputs[1] and "nats_per_char" in outputs[0]
+  # the stateful model was never pushed: its Trainer export is what --run resolves to
+  assert cli.main(["generate", "--run", cfg.output_dir, "--model", "char_gru_stateful",
+                   "--prompt", "to be", "--chars", "10", "--seed", "3"]) == 0
+  assert "char_gru_stateful: the latest Trainer export (never pushed)" in capsys.readouterr().err
+  assert cli.main(["score-lm", "--model", served]) == 2  # no windows and no run: said clearly
+  assert "score-lm needs --windows, or --run and --model" in capsys.readouterr().err
+

@@ -1,6 +1,7 @@
-"""One tiny end-to-end run of the real pipeline under LocalDagRunner, then checks on what it left:
-pushed models in TF Serving layout, the served raw-string signature, the blessing gate, and a
-cached rerun."""
+"""One tiny end-to-end run of the real pipeline under LocalDagRunner, started as a user starts it
+(`textzoo run` in its own process), then checks on what it left: the console and the log,
+pushed models in TF Serving layout, the served raw-string signature, the blessing gate, the
+commands that take a run and a model name, and a cached rerun."""
 import json
 import os
 import re
@@ -12,7 +13,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import config, runner, serving_client
+import yaml
+
+from pipeline import cli, config, runner, serving_client
 from tests import fixtures, serving_checks
 
 pytestmark = pytest.mark.e2e
@@ -25,18 +28,28 @@ MODELS = [
 ]
 
 
+def textzoo_run(config_dict: dict, path, data_dir, *flags) -> subprocess.CompletedProcess:
+  """`textzoo run` in a process of its own (its console is what a user sees)."""
+  with open(path, "w") as f:
+    f.write(yaml.safe_dump(config_dict))
+  return subprocess.run(
+      [sys.executable, "-m", "pipeline.entry", "run", "--config", str(path), "--data-dir",
+       str(data_dir), *flags], capture_output=True, text=True, timeout=1200, check=True)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
   root = tmp_path_factory.mktemp("e2e")
   data_dir = root / "data"
   data_dir.mkdir()
   fixtures.write_tarball(str(data_dir / "aclImdb_v1.tar.gz"))
-  cfg = config.from_dict({
+  settings = {
       "output_dir": str(root / "out"), "verify_checksums": False, "unigram_top_k": 100,
       "bigram_top_k": 200, "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
-      "strategy": {"name": "mirrored", "cpu_devices": 2}, "models": MODELS})
-  pushed = runner.run_local(cfg, data_dir)
-  return cfg, data_dir, pushed
+      "strategy": {"name": "mirrored", "cpu_devices": 2}, "models": MODELS}
+  done = textzoo_run(settings, root / "run.yaml", data_dir)
+  cfg = config.from_dict(settings)
+  return cfg, data_dir, runner.pushed_versions(cfg.serving_dir), done
 
 
 def _executions(cfg):
@@ -46,8 +59,79 @@ def _executions(cfg):
   return store, [(types[e.type_id], e) for e in store.get_executions()]
 
 
+COMPONENTS = ["ImdbExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform"] + [
+    f"{kind}.{m['name']}" for m in MODELS
+    for kind in ("Trainer", "Evaluator", "ServingCheck", "Pusher")]
+
+
+def test_console_has_a_line_as_each_component_starts_and_ends_and_the_final_table(run):
+  cfg, _, pushed, done = run
+  lines = done.stdout.splitlines()
+  log_path = lines[0].removeprefix("log: ")
+  assert lines[0].startswith("log: ") and os.path.isfile(log_path)
+  starts = [l for l in lines if re.match(r"\[\d+/13\] ", l)]
+  ends = [l for l in lines if re.match(r" +\S+ done in \d+ s", l)]
+  assert sorted(l.split()[1] for l in starts) == sorted(COMPONENTS)
+  assert sorted(l.split()[0] for l in ends) == sorted(COMPONENTS)
+  assert [l.split()[0] for l in starts] == [f"[{i}/13]" for i in range(1, 14)]
+  by_node = {l.split()[0]: l for l in ends}
+  assert re.search(r"eval \d+, test \d+, train \d+ examples", by_node["ImdbExampleGen"])
+  assert re.search(r"vocabularies bigram \d+, unigram \d+", by_node["Transform"])
+  assert "40 epochs in" in by_node["Trainer.bow_unigram_binary"]
+  assert by_node["Pusher.bow_unigram_binary"].endswith(
+      f"pushed as version {pushed['bow_unigram_binary'][0]}")
+  # the refused model says which bound it missed, on its Evaluator's line and in the table
+  assert "binary_accuracy" in by_node["Evaluator.bow_bigram_tfidf"]
+  assert "is below its floor 1.01" in by_node["Evaluator.bow_bigram_tfidf"]
+  table = lines[lines.index(next(l for l in lines if l.startswith("model "))):]
+  assert re.match(r"bow_bigram_tfidf +test accuracy +\d\.\d{4}  no: not blessed: "
+                  r"binary_accuracy \d\.\d{4} is below its floor 1\.01$", table[1])
+  assert re.match(r"bow_unigram_binary +test accuracy +\d\.\d{4}  version \d+$", table[2])
+  # Keras' epoch lines come through; TFX's protobuf dumps, Beam and TF's logs do not
+  assert sum(1 for l in lines if re.match(r" +Epoch \d+/\d+$", l)) == 42
+  for noise in ("node_info {", "ExecutionInfo(", "FutureWarning", "tensorflow/core", "INFO"):
+    assert noise not in done.stdout + done.stderr, noise
+  log = open(log_path).read()
+  assert "node_info {" in log and "Component Transform is running." in log
+  assert len(log.splitlines()) > 10 * len(lines)
+
+
+def test_models_command_lists_each_model_and_why_it_was_not_pushed(run, capsys):
+  cfg, _, pushed, _ = run
+  assert cli.main(["models", "--output-dir", cfg.output_dir, "--json"]) == 0
+  rows = {r["model"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+  version = pushed["bow_unigram_binary"][-1]
+  assert rows["bow_unigram_binary"]["pushed_version"] == version and rows[
+      "bow_unigram_binary"]["serving_path"] == os.path.join(cfg.serving_dir,
+                                                              "bow_unigram_binary", version)
+  assert rows["bow_unigram_binary"]["why_not_pushed"] is None
+  assert rows["bow_bigram_tfidf"]["serving_path"] is None
+  assert rows["bow_bigram_tfidf"]["why_not_pushed"].endswith("is below its floor 1.01")
+  assert rows["bow_bigram_tfidf"]["trainer_export"].endswith("Format-Serving")
+
+
+def test_commands_take_a_run_and_a_model_name(run, capsys):
+  cfg, _, _, _ = run
+  served = os.path.join(cfg.serving_dir, "bow_unigram_binary")
+  texts = ["Great film!", "Awful film."]
+  # both ways print the same predictions
+  results = []
+  for way in (["--model", served], ["--run", cfg.output_dir, "--model", "bow_unigram_binary"]):
+    assert cli.main(["predict", *way, *texts]) == 0
+    out = capsys.readouterr()
+    results.append(out.out)
+  assert results[0] == results[1] and len(results[0].splitlines()) == 2
+  assert "bow_unigram_binary: pushed version" in out.err
+  # the never-pushed model resolves to its Trainer export, saying so
+  assert cli.main(["predict", "--run", cfg.output_dir, "--model", "bow_bigram_tfidf", "x"]) == 0
+  assert "bow_bigram_tfidf: the latest Trainer export (never pushed)" in capsys.readouterr().err
+  assert cli.main(["predict", "--run", cfg.output_dir, "--model", "nope", "x"]) == 2
+  assert "no model 'nope'; its models: bow_bigram_tfidf, bow_unigram_binary" in \
+      capsys.readouterr().err
+
+
 def test_blessed_model_is_pushed_in_serving_layout(run):
-  cfg, _, pushed = run
+  cfg, _, pushed, _ = run
   versions = pushed["bow_unigram_binary"]
   assert len(versions) == 1 and versions[0].isdigit()
   version_dir = os.path.join(cfg.serving_dir, "bow_unigram_binary", versions[0])
@@ -58,7 +142,7 @@ def test_blessed_model_is_pushed_in_serving_layout(run):
 
 
 def test_model_below_its_floor_is_not_pushed(run):
-  cfg, _, pushed = run
+  cfg, _, pushed, _ = run
   assert pushed.get("bow_bigram_tfidf", []) == []
   store, _ = _executions(cfg)
   pushed_flags = {}
@@ -69,7 +153,7 @@ def test_model_below_its_floor_is_not_pushed(run):
 
 
 def test_served_signature_takes_raw_strings(run):
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   model = serving_client.load(os.path.join(cfg.serving_dir, "bow_unigram_binary"))
   texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it.", ""]
   probabilities = model.predict(texts)["probabilities"]
@@ -79,7 +163,7 @@ def test_served_signature_takes_raw_strings(run):
 
 
 def test_examples_signature_agrees_with_text_signature(run):
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   loaded = tf.saved_model.load(serving_client.resolve_version_dir(
       os.path.join(cfg.serving_dir, "bow_unigram_binary")))
   text = "Brilliant and moving, a great film."
@@ -93,7 +177,7 @@ def test_examples_signature_agrees_with_text_signature(run):
 
 def test_pushed_model_answers_in_the_session_loader_as_in_tf2(run):
   """As TF Serving loads it: the MetaGraph's restore op into a session, then Session.run."""
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   version_dir = serving_client.resolve_version_dir(
       os.path.join(cfg.serving_dir, "bow_unigram_binary"))
   texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it."]
@@ -106,7 +190,7 @@ def test_pushed_model_answers_in_the_session_loader_as_in_tf2(run):
 
 
 def test_saved_model_cli_runs_the_pushed_model(run):
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   version_dir = serving_client.resolve_version_dir(
       os.path.join(cfg.serving_dir, "bow_unigram_binary"))
   texts = ["A wonderful, great film. Loved it!", "Awful, boring, terrible. Hated it."]
@@ -125,7 +209,7 @@ def test_saved_model_cli_runs_the_pushed_model(run):
 def test_serving_check_ran_before_each_push_and_models_config_lists_the_pushed(run):
   from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
   from tensorflow_serving.config import model_server_config_pb2  # pylint: disable=import-outside-toplevel
-  cfg, _, pushed = run
+  cfg, _, pushed, _ = run
   store, _ = _executions(cfg)
   checks = {("bow_bigram_tfidf" if "bow_bigram_tfidf" in a.uri else "bow_unigram_binary"): a
             for a in store.get_artifacts_by_type("InfraBlessing")}
@@ -140,7 +224,7 @@ def test_serving_check_ran_before_each_push_and_models_config_lists_the_pushed(r
 
 
 def test_trainer_ran_on_two_replicas_and_wrote_curves(run):
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   histories = []
   for dirpath, _, files in os.walk(cfg.pipeline_root):
     if "history.json" in files:
@@ -154,7 +238,7 @@ def test_trainer_ran_on_two_replicas_and_wrote_curves(run):
 
 
 def test_rerun_is_served_from_cache(run):
-  cfg, data_dir, pushed = run
+  cfg, data_dir, pushed, _ = run
   again = runner.run_local(cfg, data_dir)
   assert again == pushed  # nothing retrained, nothing pushed again
   store, executions = _executions(cfg)
@@ -172,7 +256,7 @@ def test_rerun_is_served_from_cache(run):
 
 def test_predict_cli_prints_probabilities(run, capsys):
   from pipeline import cli
-  cfg, _, _ = run
+  cfg, _, _, _ = run
   assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bow_unigram_binary"),
                    "Great film!", "Awful film."]) == 0
   lines = [json.loads(l) for l in capsys.readouterr().out.strip().splitlines()]
@@ -183,7 +267,7 @@ def test_predict_cli_prints_probabilities(run, capsys):
 def test_report_matches_evaluation_artifacts(run):
   import tensorflow_model_analysis as tfma
   from pipeline import report
-  cfg, _, pushed = run
+  cfg, _, pushed, _ = run
   path = report.write(cfg.output_dir)
   text = open(path).read()
   rows = {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
@@ -214,13 +298,20 @@ def test_model_worse_than_the_blessed_one_is_not_pushed(run):
   model clears its floor of 0 but not the comparison with the last blessed model: not blessed,
   not pushed, and the version already serving stays the only one. Runs last: it adds a run."""
   import tensorflow_model_analysis as tfma
-  cfg, data_dir, pushed = run
-  broken = config.from_dict({
+  cfg, data_dir, pushed, _ = run
+  done = textzoo_run({
       "output_dir": cfg.output_dir, "verify_checksums": False, "unigram_top_k": 100,
       "bigram_top_k": 200, "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
       "strategy": {"name": "mirrored", "cpu_devices": 2},
-      "models": [{**MODELS[0], "learning_rate": 0.0}]})
-  assert runner.run_local(broken, data_dir) == {"bow_unigram_binary": pushed["bow_unigram_binary"]}
+      "models": [{**MODELS[0], "learning_rate": 0.0}]},
+      os.path.join(os.path.dirname(cfg.output_dir), "broken.yaml"), data_dir, "-q")
+  assert runner.pushed_versions(cfg.serving_dir) == pushed  # nothing new published
+  # -q: only the final table, which says the model lost to the blessed one, by how much
+  lines = done.stdout.splitlines()
+  assert len(lines) == 3 and lines[1].startswith("model ")
+  assert re.match(r"bow_unigram_binary +test accuracy +(\d\.\d{4})  no: not blessed: "
+                  r"binary_accuracy (\d\.\d{4}) is worse than the blessed baseline's "
+                  r"(\d\.\d{4})$", lines[2]), lines[2]
   evaluation = os.path.join(cfg.pipeline_root, "Evaluator.bow_unigram_binary", "evaluation")
   runs = sorted((os.path.join(evaluation, d) for d in os.listdir(evaluation)),
                 key=lambda d: int(os.path.basename(d)))

@@ -148,3 +148,37 @@ def test_translator_signatures_answer_in_the_session_loader_and_carry_its_decodi
   assert translate.load(version_dir).decoding == translate.Decoding(2, 1.0, 0.0)
   assert translate.translate(version_dir, sentences) == translate.translate(
       version_dir, sentences, beam=2, alpha=1.0, unk_penalty=0.0)
+
+
+def _script(name: str, *args) -> str:
+  import subprocess  # pylint: disable=import-outside-toplevel
+  import sys  # pylint: disable=import-outside-toplevel
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  return subprocess.run([sys.executable, os.path.join(root, "scripts", name), *args],
+                        capture_output=True, text=True, check=True, timeout=600).stdout
+
+
+def test_translate_and_the_scripts_take_a_run_and_a_model_name(translation, tagging, capsys):
+  cfg, _, _ = translation
+  served = os.path.join(cfg.serving_dir, "attention")
+  outputs = []
+  for way in (["--model", served], ["--run", cfg.output_dir, "--model", "attention"]):
+    assert cli.main(["translate", *way, "I like soccer.", "Do you want bread?"]) == 0
+    outputs.append(capsys.readouterr().out)
+  assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 2
+  from pipeline import runs  # pylint: disable=import-outside-toplevel
+  eval_split = runs.examples(cfg.output_dir, "eval")
+
+  def sweep(*way):
+    lines = _script("beam_sweep.py", *way, "--alphas", "0.7", "--limit", "5").splitlines()
+    return [{k: v for k, v in json.loads(l).items() if k != "seconds"} for l in lines]
+  assert sweep("--model", served, "--examples", eval_split) == sweep(
+      "--run", cfg.output_dir, "--model", "attention") != []
+  tagging_cfg = tagging[0]
+  by_path = _script("tagger_errors.py", "--examples", runs.examples(tagging_cfg.output_dir, "test"),
+                    "--transform-graph", runs.transform_graph(tagging_cfg.output_dir),
+                    os.path.join(tagging_cfg.serving_dir, "bigru"))
+  by_name = _script("tagger_errors.py", "--run", tagging_cfg.output_dir, "bigru")
+  strip = lambda text: {k: v for k, v in json.loads(text).items() if k != "model"}  # noqa: E731
+  assert strip(by_path) == strip(by_name) and strip(by_name)["words"] > 0
+

@@ -154,7 +154,18 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs
   logging.info("trained %d epochs in %.1fs", epochs, summary["train_seconds"])
   if chief:
     save_history(summary, fn_args.model_run_dir)
+    write_hparams(fn_args)
   return summary
+
+
+def write_hparams(fn_args) -> None:
+  """The model's parameters for TensorBoard's HParams dashboard, beside its epoch curves."""
+  from tensorboard.plugins.hparams import api as hparams_api  # pylint: disable=import-outside-toplevel
+  values = {k: v for k, v in (fn_args.custom_config or {}).items()
+            if isinstance(v, (bool, int, float, str)) and k not in BOOKKEEPING + (
+                "embedding_uri",)}
+  with tf.summary.create_file_writer(fn_args.model_run_dir).as_default():
+    hparams_api.hparams(values, trial_id=str(values.get("model_name", "")))
 
 
 def curve_panels(history: dict) -> list[str]:
