@@ -135,10 +135,11 @@ def bench_serve(model: str, tar: str, reps: int) -> dict:
 
 
 def e2e_times(output_dir: str) -> dict:
-  from pipeline import report
+  from ml_metadata.proto import metadata_store_pb2
+  from pipeline import records as run_records
   # Real executions only: a cache hit's record says nothing about how long the step takes.
-  records = report.RunRecords(os.path.join(output_dir, "metadata.sqlite"),
-                              states=(report.metadata_store_pb2.Execution.COMPLETE,))
+  records = run_records.RunRecords(os.path.join(output_dir, "metadata.sqlite"),
+                                   states=(metadata_store_pb2.Execution.COMPLETE,))
   times = {node: records.seconds(node) for node in records.executions}
   first = min(e.create_time_since_epoch for e in records.executions.values())
   last = max(e.last_update_time_since_epoch for e in records.executions.values())

@@ -7,7 +7,7 @@ import json
 import os
 from typing import Optional
 
-from pipeline import report
+from pipeline import records as run_records
 
 
 def _split_counts(uri: str) -> dict:
@@ -24,7 +24,7 @@ def _counts_text(counts: dict) -> str:
   return ", ".join(f"{split} {n:,}".replace(",", " ") for split, n in counts.items())
 
 
-def anomalies(records: report.RunRecords) -> dict:
+def anomalies(records: run_records.RunRecords) -> dict:
   """split -> the ExampleValidator's anomalies (feature: description), empty when none."""
   from tensorflow_metadata.proto.v0 import anomalies_pb2  # pylint: disable=import-outside-toplevel
   found = {}
@@ -47,7 +47,7 @@ def _validation_failures(evaluation_uri: str) -> list[str]:
   result = tfma.load_validation_result(evaluation_uri)
   if result.validation_ok:
     return []
-  metrics = report._metrics(evaluation_uri)  # pylint: disable=protected-access
+  metrics = run_records.metrics(evaluation_uri)
   out = []
   for per_slice in result.metric_validations_per_slice:
     for failure in per_slice.failures:
@@ -72,22 +72,22 @@ def _validation_failures(evaluation_uri: str) -> list[str]:
   return out
 
 
-def not_pushed_reason(records: report.RunRecords, model: str) -> Optional[str]:
+def not_pushed_reason(records: run_records.RunRecords, model: str) -> Optional[str]:
   """Why the model's latest run was not pushed; None when it was (or has not reached the
   Pusher)."""
   pushes = records.artifacts(f"Pusher.{model}", "pushed_model")
-  if not pushes or report._custom(pushes[0], "pushed"):  # pylint: disable=protected-access
+  if not pushes or run_records.custom(pushes[0], "pushed"):
     return None
   reasons = []
   blessings = records.artifacts(f"Evaluator.{model}", "blessing")
-  if blessings and not report._custom(blessings[0], "blessed"):  # pylint: disable=protected-access
+  if blessings and not run_records.custom(blessings[0], "blessed"):
     evaluations = records.artifacts(f"Evaluator.{model}", "evaluation")
     failures = _validation_failures(evaluations[0].uri) if evaluations else []
     reasons.append("not blessed: " + ("; ".join(failures) or "see its Evaluator output"))
   checks = records.artifacts(f"ServingCheck.{model}", "blessing")
-  if checks and not report._custom(checks[0], "blessed"):  # pylint: disable=protected-access
+  if checks and not run_records.custom(checks[0], "blessed"):
     reasons.append("serving check failed: "
-                   + str(report._custom(checks[0], "reason")))  # pylint: disable=protected-access
+                   + str(run_records.custom(checks[0], "reason")))
   return "; ".join(reasons) or "not pushed"
 
 
@@ -118,12 +118,12 @@ def _validator(records, node):
 
 
 def _transform(records, node):
-  sizes = report.vocabulary_sizes(records)
+  sizes = run_records.vocabulary_sizes(records)
   return "vocabularies " + ", ".join(f"{n} {s:,}".replace(",", " ") for n, s in sizes.items())
 
 
 def _glove(records, node):
-  glove = report.glove_coverage(records) or {}
+  glove = run_records.glove_coverage(records) or {}
   if "coverage" in glove:
     return (f"{glove['found']} of {glove['vocabulary_size']} words have a {glove['dim']}-d "
             f"vector ({100 * glove['coverage']:.1f} %)")
@@ -134,7 +134,7 @@ def _windows(records, node):
   artifacts = records.artifacts(node, "windows")
   if not artifacts:
     return ""
-  props = {k: report._custom(artifacts[0], k) for k in artifacts[0].custom_properties}  # pylint: disable=protected-access
+  props = {k: run_records.custom(artifacts[0], k) for k in artifacts[0].custom_properties}
   return _counts_text({s: props[f"windows_{s}"] for s in ("train", "eval", "test")
                        if f"windows_{s}" in props}) + " windows"
 
@@ -155,7 +155,7 @@ def _trainer(records, node):
 
 def _evaluator(records, node):
   model = node.split(".", 1)[1]
-  rows = {r["model"]: r for r in report.model_rows(records)}
+  rows = {r["model"]: r for r in run_records.model_rows(records)}
   row = rows.get(model, {})
   value = row.get("value")
   text = f"{row.get('metric', 'metric')} {value:.4f}" if value is not None else "no metric"
@@ -170,16 +170,16 @@ def _serving_check(records, node):
   checks = records.artifacts(node, "blessing")
   if not checks:
     return ""
-  # pylint: disable=protected-access
-  passed = report._custom(checks[0], "blessed")
-  return ("passed: " if passed else "FAILED: ") + str(report._custom(checks[0], "reason"))
+
+  passed = run_records.custom(checks[0], "blessed")
+  return ("passed: " if passed else "FAILED: ") + str(run_records.custom(checks[0], "reason"))
 
 
 def _pusher(records, node):
   model = node.split(".", 1)[1]
   pushes = records.artifacts(node, "pushed_model")
-  if pushes and report._custom(pushes[0], "pushed"):  # pylint: disable=protected-access
-    return f"pushed as version {report._custom(pushes[0], 'pushed_version')}"  # pylint: disable=protected-access
+  if pushes and run_records.custom(pushes[0], "pushed"):
+    return f"pushed as version {run_records.custom(pushes[0], 'pushed_version')}"
   return "not pushed: " + (not_pushed_reason(records, model) or "")
 
 
@@ -191,7 +191,7 @@ _FIGURES = {"StatisticsGen": lambda r, n: "", "SchemaGen": _schema,
 
 
 def node_figure(metadata_path: str, node: str) -> str:
-  records = report.RunRecords(metadata_path)
+  records = run_records.RunRecords(metadata_path)
   kind = node.split(".", 1)[0]
   if kind.endswith("ExampleGen"):
     return _example_gen(records, node)
@@ -203,5 +203,5 @@ def previous_durations(metadata_path: str) -> dict:
   from ml_metadata.proto import metadata_store_pb2  # pylint: disable=import-outside-toplevel
   if not os.path.exists(metadata_path):
     return {}
-  records = report.RunRecords(metadata_path, states=(metadata_store_pb2.Execution.COMPLETE,))
+  records = run_records.RunRecords(metadata_path, states=(metadata_store_pb2.Execution.COMPLETE,))
   return {node: records.seconds(node) for node in records.executions}

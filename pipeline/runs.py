@@ -8,32 +8,32 @@ import os
 import sys
 from typing import Optional
 
-from pipeline import figures, report
+from pipeline import figures, records as run_records
 
 
 class RunError(ValueError):
   pass
 
 
-def _records(output_dir: str) -> report.RunRecords:
+def _records(output_dir: str) -> run_records.RunRecords:
   path = os.path.join(output_dir, "metadata.sqlite")
   if not os.path.exists(path):
     raise RunError(f"{output_dir}: no ML-Metadata store (metadata.sqlite); is it a run's "
                    "output dir?")
-  return report.RunRecords(path)
+  return run_records.RunRecords(path)
 
 
-def _names(records: report.RunRecords) -> list[str]:
+def _names(records: run_records.RunRecords) -> list[str]:
   return sorted(n.split(".", 1)[1] for n in records.executions if n.startswith("Trainer."))
 
 
-def _check(records: report.RunRecords, output_dir: str, model: str) -> None:
+def _check(records: run_records.RunRecords, output_dir: str, model: str) -> None:
   if f"Trainer.{model}" not in records.executions:
     raise RunError(f"{output_dir}: no model {model!r}; its models: "
                    f"{', '.join(_names(records)) or 'none'}")
 
 
-def _trainer_export(records: report.RunRecords, model: str) -> Optional[str]:
+def _trainer_export(records: run_records.RunRecords, model: str) -> Optional[str]:
   from tfx.utils import path_utils  # pylint: disable=import-outside-toplevel
   artifacts = records.artifacts(f"Trainer.{model}", "model")
   return path_utils.serving_model_path(artifacts[0].uri) if artifacts else None
@@ -98,7 +98,7 @@ def models(output_dir: str) -> list[dict]:
   export, and why not pushed."""
   records = _records(output_dir)
   rows = []
-  for row in report.model_rows(records):
+  for row in run_records.model_rows(records):
     name = row["model"]
     rows.append({"model": name, "metric": row.get("metric"), "value": row.get("value"),
                  "blessed": row["blessed"], "pushed_version": row["pushed_version"],

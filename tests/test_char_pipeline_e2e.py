@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import config, generate, lm_score, report, runner
+from pipeline import config, generate, lm_score, records as run_records, report, runner
 from tests import serving_checks
 
 pytestmark = pytest.mark.e2e
@@ -46,7 +46,7 @@ def run(tmp_path_factory):
 
 
 def _windows_artifact(cfg, model):
-  records = report.RunRecords(cfg.metadata_path)
+  records = run_records.RunRecords(cfg.metadata_path)
   return records.artifacts(f"CharWindows.{model}", "windows")[0]
 
 

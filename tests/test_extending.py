@@ -30,9 +30,9 @@ def _run(project, out, data) -> dict:
 
 def _states(out) -> dict:
   from ml_metadata.proto import metadata_store_pb2  # pylint: disable=import-outside-toplevel
-  from pipeline import report  # pylint: disable=import-outside-toplevel
+  from pipeline import records as run_records  # pylint: disable=import-outside-toplevel
   names = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
-  records = report.RunRecords(os.path.join(out, "metadata.sqlite"))
+  records = run_records.RunRecords(os.path.join(out, "metadata.sqlite"))
   return {node: names[e.last_known_state] for node, e in records.executions.items()}
 
 

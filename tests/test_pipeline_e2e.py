@@ -247,8 +247,8 @@ def test_rerun_is_served_from_cache(run):
   # The code fingerprints are the same: every component of the rerun came from the cache, but
   # for the blessed model's Evaluator (the first run had no baseline for it, this one has the
   # model it blessed) and so its Pusher.
-  from pipeline import report  # pylint: disable=import-outside-toplevel
-  latest = {n: e.last_known_state for n, e in report.RunRecords(cfg.metadata_path)
+  from pipeline import records as run_records  # pylint: disable=import-outside-toplevel
+  latest = {n: e.last_known_state for n, e in run_records.RunRecords(cfg.metadata_path)
             .executions.items() if not n.startswith("Baseline.")}
   reran = {"Evaluator.bow_unigram_binary", "Pusher.bow_unigram_binary"}
   assert {n for n, state in latest.items() if state != mlmd.proto.Execution.CACHED} == reran
