@@ -2,7 +2,7 @@
 then writes bench/results/bench.json and bench/results/BENCH.md (median, min, max).
 
   python -m bench.run --data-dir ../shared/corpora --output-dir runs/default [--reps 3]
-                      [--only cores,preprocess,train,serve,e2e]
+                      [--only cores,preprocess,train,serve,e2e,side_by_side]
 The e2e section runs the default pipeline --reps times from an empty --e2e-dir and reads the
 component wall times from ML-Metadata; the serving section uses the pushed bow_bigram_binary
 model of the run in --output-dir (run `make run` first).
@@ -85,14 +85,19 @@ def bench_preprocess(cache: str, reps: int) -> dict:
 
 
 TRAIN_CONFIGS = (  # name, bench.train args; "memory"/"pipeline" name the input
-    ("bare_fit_in_memory", ["--mode", "bare"]),
+    # The reference: the seeds' way, no strategy, dense arrays in memory (BoW: dense multi-hot).
+    ("bare_fit_in_memory", ["--mode", "bare", "--dense"]),
+    ("bare_fit_in_memory_sparse", ["--mode", "bare"]),
     ("bare_fit_pipeline_input", ["--mode", "bare", "--input", "pipeline"]),
     ("mirrored_1_device_in_memory", ["--mode", "mirrored", "--devices", "1", "--input", "memory"]),
     ("mirrored_1_device", ["--mode", "mirrored", "--devices", "1"]),
     ("mirrored_2_devices", ["--mode", "mirrored", "--devices", "2"]),
-    ("bare_fit_in_memory_spe16", ["--mode", "bare", "--steps-per-execution", "16"]),
+    ("bare_fit_in_memory_spe16", ["--mode", "bare", "--dense", "--steps-per-execution", "16"]),
     ("mirrored_1_device_spe16", ["--mode", "mirrored", "--devices", "1",
-                                 "--steps-per-execution", "16"]))
+                                 "--steps-per-execution", "16"]),
+    # What the BoW Trainer does (bow_mlp's default steps_per_execution, trainers' cached input).
+    ("mirrored_1_device_trainer_input_spe32", ["--mode", "mirrored", "--devices", "1", "--input",
+                                               "trainer", "--steps-per-execution", "32"]))
 # Not measured: steps_per_execution > 1 with 2 replicas fails in Keras 3 ("You must feed a
 # value for placeholder tensor ... while/cond/Placeholder_1"), keras-team/keras#19246 (open).
 
@@ -103,7 +108,7 @@ def bench_train(cache: str, reps: int, save) -> dict:
   out = {}
   # BiLSTM steps take ~0.4 s, so per-step overhead is negligible there: 3 configs suffice.
   for model, steps, configs in (("bow", 1600, TRAIN_CONFIGS),
-                                ("bilstm", 15, TRAIN_CONFIGS[:1] + TRAIN_CONFIGS[3:5])):
+                                ("bilstm", 15, TRAIN_CONFIGS[:1] + TRAIN_CONFIGS[4:6])):
     for name, extra in configs:
       try:
         runs = [measure(["bench.train", "--cache", cache, "--model", model, "--steps",
@@ -164,6 +169,37 @@ def bench_e2e(data_dir: str, scratch: str, reps: int) -> dict:
           "components": {n: summary([r["components"][n] for r in runs]) for n in nodes}}
 
 
+def bench_side_by_side(data_dir: str, scratch: str, reps: int) -> dict:
+  return measure(["bench.side_by_side", "--data-dir", data_dir, "--scratch", scratch,
+                  "--reps", str(reps)])
+
+
+def side_by_side_markdown(result: dict) -> list[str]:
+  lines = ["## Seed 000's notebook way vs `textzoo run` (default config), one after the other", "",
+           "Commands: `python -m bench.seed_bow --data-dir D` (Keras adapt in memory, `fit` on "
+           "dense arrays, three encodings, 10 epochs each) and `textzoo run --data-dir D` from an "
+           "empty output dir. Cores busy: machine-wide mean while it ran (of "
+           f"{os.cpu_count()}).", ""]
+  for i, run in enumerate(result["runs"], 1):
+    seed, pipe = run["seed"], run["pipeline"]
+    lines += [f"### Run {i}: textzoo run {pipe['command_seconds']:.0f} s vs seed way "
+              f"{seed['command_seconds']:.0f} s ({run['ratio']:.2f}x)", "",
+              "| seed way step | seconds | test accuracy |", "|---|---|---|",
+              f"| read the tarball | {seed['read_s']:.1f} | |"]
+    for name, m in seed["models"].items():
+      lines.append(f"| {name}: adapt / fit / evaluate | {m['adapt_s']:.1f} / {m['fit_s']:.1f} / "
+                   f"{m['evaluate_s']:.1f} | {100 * m['test_accuracy']:.2f} % |")
+    lines += [f"| whole command (cores busy {seed['cores_busy']:.2f}) | "
+              f"{seed['command_seconds']:.1f} | |", "",
+              "| textzoo component | seconds | cores busy |", "|---|---|---|"]
+    lines += [f"| {n} | {c['seconds']:.1f} | {c['cores_busy']:.2f} |"
+              for n, c in pipe["components"].items() if c["seconds"] >= 0.5]
+    lines += [f"| whole command | {pipe['command_seconds']:.1f} | {pipe['cores_busy']:.2f} |", "",
+              "Test accuracy (TFMA): " + ", ".join(
+                  f"{m} {100 * v:.2f} %" for m, v in pipe["test_accuracy"].items() if v), ""]
+  return lines
+
+
 def _fmt(s: dict, unit="") -> str:
   return f"{s['median']:.1f}{unit} ({s['min']:.1f}–{s['max']:.1f})"
 
@@ -219,8 +255,11 @@ def markdown(results: dict) -> str:
                 "transform " + _timeline(pr["transform_2_workers"]["timeline"]), "```", ""]
   if "train" in results:
     lines += ["## Training throughput (examples/s, epoch 2 of 2)", "",
-              "`in_memory`: the seeds' way, arrays in memory via `from_tensor_slices`; otherwise "
-              "the pipeline's input (transformed TFRecords via tfxio, featurised in tf.data). "
+              "`in_memory`: the seeds' way, arrays in memory via `from_tensor_slices` (BoW "
+              "`bare_fit_in_memory`: the seed's dense multi-hot arrays and dense-input model; "
+              "every other BoW row: the trainers' sparse vectors and sparse-input model); "
+              "otherwise the pipeline's input (transformed TFRecords via tfxio, featurised in "
+              "tf.data). "
               "`spe16`: `steps_per_execution=16`, both sides.", "",
               "| model | input / strategy | global batch | examples/s | vs bare fit (same spe) |",
               "|---|---|---|---|---|"]
@@ -253,6 +292,8 @@ def markdown(results: dict) -> str:
               "| component | seconds |", "|---|---|"]
     lines += [f"| {n} | {_fmt(s)} |" for n, s in e["components"].items()]
     lines.append("")
+  if "side_by_side" in results:
+    lines += side_by_side_markdown(results["side_by_side"])
   return "\n".join(lines)
 
 
@@ -264,7 +305,7 @@ def main():
   parser.add_argument("--cache", default="runs/bench-cache")
   parser.add_argument("--e2e-dir", default="runs/bench-e2e", help="scratch output dir, emptied")
   parser.add_argument("--reps", type=int, default=3)
-  parser.add_argument("--only", default="cores,preprocess,train,serve,e2e")
+  parser.add_argument("--only", default="cores,preprocess,train,serve,e2e,side_by_side")
   args = parser.parse_args()
   only = args.only.split(",")
   tar = os.path.abspath(os.path.join(args.data_dir, "aclImdb_v1.tar.gz"))
@@ -311,6 +352,10 @@ def main():
   if "e2e" in only:
     results["e2e"] = bench_e2e(os.path.abspath(args.data_dir), os.path.abspath(args.e2e_dir),
                                args.reps)
+    save()
+  if "side_by_side" in only:
+    results["side_by_side"] = bench_side_by_side(os.path.abspath(args.data_dir),
+                                                 os.path.abspath(args.e2e_dir), 1)
   print(markdown(save()))
 
 

@@ -11,6 +11,7 @@ RESERVED_IDS = 2
 # The classification Transform's vocabulary names (components.preprocessing).
 UNIGRAM_VOCAB = "unigram"
 BIGRAM_VOCAB = "bigram"
+NB_VOCAB = "nb_ngrams"     # the NB-weighted feature's n-grams (components.preprocessing.nb_features)
 SUBWORD_VOCAB = "subword"  # WordPiece (components.subword): holds its reserved tokens itself
 
 # Bag-of-words ids (unigram_ids, bigram_ids, ...) are vocabulary indices, with this many OOV

@@ -6,6 +6,9 @@ Outputs (one row per review):
   bigram_tfidf_ids     int64 [None]  unique bigram ids of the review
   bigram_tfidf_weights float [None]  count x log(1 + N / (1 + df)) for each of those ids, the
                                      formula of Keras TextVectorization(output_mode="tf_idf")
+  nb_ids, nb_weights   int64, float [None]  only when custom_config["nb_top_k"]: the unique
+                                     1..nb_ngrams-gram ids of the review and their NB log-count
+                                     ratios (nb_features below)
   word_ids             int64 [L]     only when custom_config["sequence_length"] = L: the tokens as
                                      unigram-vocabulary ids + 2, 1 for OOV, 0-padded/truncated to
                                      L (so Keras Embedding(mask_zero=True) works)
@@ -31,8 +34,8 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from components import subword
-from components.contract import (BIGRAM_VOCAB, BOW_OOV_BUCKETS, OOV_ID, PAD_ID, RESERVED_IDS,
-                                 SUBWORD_VOCAB, UNIGRAM_VOCAB)
+from components.contract import (BIGRAM_VOCAB, BOW_OOV_BUCKETS, NB_VOCAB, OOV_ID, PAD_ID,
+                                 RESERVED_IDS, SUBWORD_VOCAB, UNIGRAM_VOCAB)
 DEFAULT_TOP_K = 20000
 # Keras TextVectorization's default standardize ("lower_and_strip_punctuation").
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -94,6 +97,10 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
       "bigram_tfidf_weights": tfidf_weights,
       "label": tf.reshape(inputs["label"], [-1]),
   }
+  if config.get("nb_top_k"):
+    outputs.update(nb_features(tokens, inputs["label"], int(config["nb_top_k"]),
+                               int(config.get("nb_ngrams", 2)),
+                               float(config.get("nb_alpha", 1.0))))
   if config.get("sequence_length"):
     outputs["word_ids"] = word_sequence(tokens, unigram_vocab, int(config["sequence_length"]))
   if config.get("subword_vocab_size"):
@@ -117,3 +124,44 @@ def word_sequence(tokens: tf.SparseTensor, vocab, length: int) -> tf.Tensor:
                                               ids.values + RESERVED_IDS), ids.dense_shape)
   ragged = tf.RaggedTensor.from_sparse(ids)[:, :length]
   return ragged.to_tensor(default_value=PAD_ID, shape=[None, length])
+
+
+# The NB-weighted n-gram feature of Wang & Manning (2012, "Baselines and Bigrams"; NBSVM).
+# For the binarised n-gram indicator f of a review (1 if it has the n-gram), with
+#   p = alpha + sum of f over positive training reviews,  q = the same over negative ones,
+# the log-count ratio is r = log((p / |p|_1) / (q / |q|_1)), and the model reads r * f: each
+# n-gram the review has, weighted by how much more often positive reviews have it. The counts
+# come from tft.count_per_key over each class's vocabulary ids, so they are constants of the
+# Transform graph and serving computes the same r.
+
+
+def _class_counts(ids: tf.SparseTensor, in_class: tf.Tensor, size: int, name: str) -> tf.Tensor:
+  """[size] how many reviews of the class (in_class per row) have each id (ids unique per row)."""
+  rows = ids.indices[:, 0]
+  keys = tf.boolean_mask(ids.values, tf.gather(in_class, rows))
+  vocab, counts = tft.count_per_key(keys, name=name)
+  # An id no review of the class has is not among the keys: its count is 0.
+  return tf.scatter_nd(tf.reshape(vocab, [-1, 1]), tf.cast(counts, tf.float32), [size])
+
+
+def log_count_ratio(ids: tf.SparseTensor, labels: tf.Tensor, size: int, alpha: float) -> tf.Tensor:
+  positive = tf.equal(labels, 1)
+  p = alpha + _class_counts(ids, positive, size, "positive_counts")
+  q = alpha + _class_counts(ids, tf.logical_not(positive), size, "negative_counts")
+  return tf.math.log(p / tf.reduce_sum(p)) - tf.math.log(q / tf.reduce_sum(q))
+
+
+def nb_features(tokens: tf.SparseTensor, labels: tf.Tensor, top_k: int, ngrams: int,
+                alpha: float) -> dict:
+  grams = tft.ngrams(tokens, ngram_range=(1, ngrams), separator=" ")
+  ids = tft.compute_and_apply_vocabulary(grams, top_k=top_k, num_oov_buckets=BOW_OOV_BUCKETS,
+                                         vocab_filename=NB_VOCAB)
+  size = top_k + BOW_OOV_BUCKETS  # bounds the ids with a Python int
+  # Binarised: each id once per review.
+  unique = tf.sparse.bincount(ids, minlength=size, maxlength=size, binary_output=True, axis=-1)
+  rows, unique_ids = unique.indices[:, 0], unique.indices[:, 1]
+  unique_ids = _rows_to_sparse(unique_ids, rows, ids.dense_shape[0])
+  ratio = log_count_ratio(unique_ids, tf.reshape(labels, [-1]), size, alpha)
+  return {"nb_ids": unique_ids,
+          "nb_weights": tf.SparseTensor(unique_ids.indices, tf.gather(ratio, unique_ids.values),
+                                        unique_ids.dense_shape)}

@@ -8,16 +8,28 @@ import logging
 import os
 import sys
 import time
+import warnings
 
 from pipeline import config as config_lib
 from pipeline import corpora
 
 
-def _setup_logging() -> None:
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+def _setup_logging(command: str) -> None:
+  """`run` sorts its output itself (pipeline.console). The other commands print their answer;
+  what the stack logs on import (Beam's type-hint notices, TFMA's deprecations, TensorFlow's C++
+  start-up lines, google-api-core's FutureWarnings) would bury it, so only warnings of ours and
+  errors show."""
+  level = logging.INFO
+  if command != "run":
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.simplefilter("ignore", FutureWarning)
+    level = logging.WARNING
+    for noisy in ("tensorflow", "apache_beam", "absl"):
+      logging.getLogger(noisy).setLevel(logging.ERROR)
+  logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s",
                       datefmt="%H:%M:%S")
   from absl import logging as absl_logging  # pylint: disable=import-outside-toplevel
-  absl_logging.set_verbosity(absl_logging.INFO)
+  absl_logging.set_verbosity(absl_logging.INFO if level == logging.INFO else absl_logging.ERROR)
 
 
 def _run_config(args):
@@ -316,7 +328,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
   args = build_parser().parse_args(argv)
-  _setup_logging()
+  _setup_logging(args.command)
   try:
     return args.func(args)
   except (config_lib.ConfigError, corpora.CorpusError, FileNotFoundError, ValueError) as e:

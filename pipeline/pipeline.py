@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 
 from tfx import v1 as tfx
-from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.base import base_beam_component, executor_spec
 
 from components import fingerprint
 from components.atomic_pusher import executor as atomic_pusher
@@ -123,6 +123,10 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
     ).with_id(_id("Pusher", model))
     components += [trainer, baseline, evaluator, serving_check, pusher]
 
+  for component in components:
+    extra = cfg.component_beam_args(component.id)
+    if extra and isinstance(component, base_beam_component.BaseBeamComponent):
+      component.with_beam_pipeline_args(extra)
   # SQLite ML-Metadata beside a local output dir; an output dir in object storage is a Kubeflow
   # setup, where the cluster keeps ML-Metadata.
   metadata = None if "://" in cfg.output_dir else (

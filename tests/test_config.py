@@ -97,6 +97,30 @@ def test_unknown_learning_rate_decay_names_the_model():
                       "models": [{"name": "lm", "trainer": "char_rnn", "lr_decay": "linear"}]})
 
 
+def test_a_component_can_have_its_own_direct_running_mode_and_beam_takes_the_last_flag():
+  from apache_beam.options import pipeline_options as po
+  from pipeline import pipeline as pipeline_lib
+  cfg = config.load(None)  # the default run: threads for ExampleGen, statistics, evaluation
+  args = {c.id: c.executor_spec.beam_pipeline_args
+          for c in pipeline_lib.create_pipeline(cfg, "/data").components
+          if hasattr(c.executor_spec, "beam_pipeline_args")}
+  modes = {node: po.PipelineOptions(a).view_as(po.DirectOptions).direct_running_mode
+           for node, a in args.items()}
+  assert modes["Transform"] == modes["ImdbExampleGen"] == "multi_processing"
+  assert {modes["StatisticsGen"], modes["Evaluator.bow_bigram_binary"]} == {"multi_threading"}
+  for beam in ({"direct_running_modes": {"ImdbExampleGen": "multi_threading"}},
+               {"direct_running_mode": "multi_threading"}):
+    threaded = config.from_dict({"models": [{"name": "m"}], "beam": beam})
+    with pytest.raises(config.ConfigError, match="multi_threading loses records"):
+      pipeline_lib.create_pipeline(threaded, "/data")
+  assert config.from_dict({"models": [{"name": "m"}], "beam": {
+      "profile": "flink", "direct_running_modes": {"Evaluator": "multi_threading"}}
+  }).component_beam_args("Evaluator.m") == []  # only the direct profile has running modes
+  with pytest.raises(config.ConfigError, match="direct_running_modes.Evaluator"):
+    config.from_dict({"models": [{"name": "m"}],
+                      "beam": {"direct_running_modes": {"Evaluator": "threads"}}})
+
+
 def test_beam_profiles_give_their_runner_args_and_beam_accepts_them():
   from apache_beam.options import pipeline_options as po
   models = [{"name": "m"}]
@@ -275,10 +299,11 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
     ({"dropout": "half"}, r"models\[0\] \(m\): dropout: expected a number, got 'half'"),
     ({"epochs": 0}, r"epochs must be >= 1, got 0"),
     ({"feature": "trigram"}, r"unknown feature 'trigram'; valid names: unigram_multi_hot, "
-     r"bigram_multi_hot, bigram_tfidf"),
+     r"bigram_multi_hot, bigram_tfidf, bigram_nb"),
     ({"units": 8}, r"unknown key\(s\) \['units'\] for a bow_mlp model; valid keys: "
-     r"\['accuracy_floor', 'batch_size', 'dropout', 'epochs', 'feature', 'hidden_units', "
-     r"'learning_rate', 'name', 'seed_figure', 'trainer'\]"),
+     r"\['accuracy_floor', 'batch_size', 'cache_input', 'dropout', 'epochs', 'feature', "
+     r"'hidden_units', 'l2', 'learning_rate', 'name', 'patience', 'seed_figure', "
+     r"'steps_per_execution', 'trainer'\]"),
     ({"accuracy_floor": "high"}, r"accuracy_floor: expected a number, got 'high'"),
     ({"perplexity_ceiling": 5.0}, r"unknown key\(s\) \['perplexity_ceiling'\]"),  # a char LM's
 ])

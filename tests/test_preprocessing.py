@@ -21,11 +21,12 @@ RAW_SPEC = {"text": tf.io.FixedLenFeature([1], tf.string),
             "label": tf.io.FixedLenFeature([1], tf.int64)}
 
 
-def analyze_and_transform(work_dir, top_k=1000, sequence_length=None):
+def analyze_and_transform(work_dir, top_k=1000, sequence_length=None, **options):
   raw = [{"text": [t], "label": [y]} for t, y in TRAIN]
   metadata = tft.DatasetMetadata.from_feature_spec(RAW_SPEC)
   fn = functools.partial(preprocessing.preprocessing_fn, custom_config={
-      "unigram_top_k": top_k, "bigram_top_k": top_k, "sequence_length": sequence_length})
+      "unigram_top_k": top_k, "bigram_top_k": top_k, "sequence_length": sequence_length,
+      **options})
   out_dir = str(work_dir / "transform_fn")
   with tft_beam.Context(temp_dir=str(work_dir / "tmp"), force_tf_compat_v1=False):
     (transformed, _), transform_fn = (raw, metadata) | tft_beam.AnalyzeAndTransformDataset(fn)
@@ -123,3 +124,26 @@ def test_word_sequences_are_padded_truncated_with_reserved_ids(tmp_path):
     assert list(row["word_ids"]) == expected + [0] * (8 - len(expected))
   without = analyze_and_transform(tmp_path / "without", top_k=5)[0][0]
   assert "word_ids" not in without  # only when asked for
+
+
+def test_nb_weights_are_the_log_count_ratios_of_the_training_reviews(tmp_path):
+  """Wang & Manning's r = log((p / |p|_1) / (q / |q|_1)), p and q the alpha-smoothed counts of
+  positive and negative training reviews that have each n-gram, recomputed here in numpy."""
+  alpha, top_k = 0.5, 40
+  transformed, output = analyze_and_transform(tmp_path, nb_top_k=top_k, nb_ngrams=2,
+                                              nb_alpha=alpha)
+  vocab = [t.decode() for t in output.vocabulary_by_name("nb_ngrams")]
+  assert len(vocab) == top_k
+  size = top_k + 1  # the OOV id
+  p, q = np.full(size, alpha), np.full(size, alpha)
+  for (text, label), row in zip(TRAIN, transformed):
+    tokens = python_tokens(text)
+    grams = set(tokens) | {" ".join(pair) for pair in zip(tokens, tokens[1:])}
+    ids = sorted({vocab.index(g) if g in vocab else top_k for g in grams})
+    assert list(row["nb_ids"]) == ids  # each n-gram once: binarised
+    (p if label == 1 else q)[ids] += 1
+  ratio = np.log(p / p.sum()) - np.log(q / q.sum())
+  for row in transformed:
+    np.testing.assert_allclose(row["nb_weights"], ratio[row["nb_ids"]], rtol=1e-5)
+  assert 0 < sum(y for _, y in TRAIN) < len(TRAIN)  # both classes, so r is not constant
+  assert np.ptp(ratio) > 0.5

@@ -26,7 +26,7 @@ corpora.register(corpora.Corpus(
     reader="imdb_tarball", settings={"file_name": CORPUS_FILE}))
 
 
-class Params(common.TrainerParams):
+class Params(common.ClassifierParams):
   l2: float = Field(0.0, ge=0, description="L2 penalty of the weights")
 
 
@@ -37,12 +37,12 @@ def run_fn(fn_args) -> keras.Model:
   featurize = features.bow_featurizer("unigram_multi_hot", size)
   train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
-    inputs = keras.Input((size,))
+    inputs = keras.Input((size,), sparse=True)
     model = keras.Model(inputs, keras.layers.Dense(
         1, activation="sigmoid", kernel_regularizer=keras.regularizers.L2(config.l2))(inputs))
     model.compile(keras.optimizers.Adam(config.learning_rate), "binary_crossentropy",
                   metrics=["accuracy"])
-  common.fit(model, train, val, config.epochs, fn_args)
+  common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
 

@@ -1,7 +1,13 @@
-"""Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid."""
+"""Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid.
+
+On one replica the vector is a tf.SparseTensor (trainers.features), so the first Dense layer
+multiplies only a review's non-zero entries; on more it is dense (Keras 3 cannot split a sparse
+input across replicas). hidden_units: 0 is logistic regression on the vector (with the
+NB-weighted feature: Wang & Manning's NB-LR, the logistic-loss sibling of NBSVM).
+"""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
 import keras
 from pydantic import Field
@@ -9,22 +15,32 @@ from pydantic import Field
 from trainers import common, families, features
 
 
-class Params(common.TrainerParams):
-  feature: Literal["unigram_multi_hot", "bigram_multi_hot", "bigram_tfidf"] = Field(
+class Params(common.ClassifierParams):
+  feature: Literal[tuple(features.BOW_FEATURES)] = Field(
       "unigram_multi_hot", description="the Transform's bag-of-words vector the model reads")
-  hidden_units: int = Field(16, ge=1)
+  hidden_units: int = Field(16, ge=0, description="0: no hidden layer (logistic regression)")
   dropout: float = Field(0.5, ge=0, lt=1)
+  l2: float = Field(0.0, ge=0, description="L2 penalty of the first layer's kernel")
+  steps_per_execution: int = Field(32, ge=1, description="training steps per call into the "
+                                   "graph; one replica only (Keras 3 fails with more, "
+                                   "keras-team/keras#19246: 1 there)")
 
 
 def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5,
-                learning_rate: float = 0.001) -> keras.Model:
-  inputs = keras.Input(shape=(input_size,), name="bag_of_words")
-  x = keras.layers.Dense(hidden_units, activation="relu")(inputs)
-  x = keras.layers.Dropout(dropout)(x)
-  outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+                learning_rate: float = 0.001, l2: float = 0.0, sparse: bool = True,
+                steps_per_execution: int = 1) -> keras.Model:
+  """sparse=False: a dense input (the seed notebook's TextVectorization output, bench/)."""
+  inputs = keras.Input(shape=(input_size,), sparse=sparse, name="bag_of_words")
+  regularizer = keras.regularizers.L2(l2) if l2 else None
+  if hidden_units:
+    x = keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer)(inputs)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+  else:
+    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer)(inputs)
   model = keras.Model(inputs, outputs)
   model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss="binary_crossentropy",
-                metrics=["accuracy"])
+                metrics=["accuracy"], steps_per_execution=steps_per_execution)
   return model
 
 
@@ -33,14 +49,23 @@ def run_fn(fn_args) -> keras.Model:
   config, strategy = common.setup(fn_args, Params)
   tft_output = common.load_transform_output(fn_args)
   size = features.bow_input_size(config.feature, tft_output)
-  featurize = features.bow_featurizer(config.feature, size)
+  sparse = strategy.num_replicas_in_sync == 1  # see features.bow_featurizer
+  featurize = features.bow_featurizer(config.feature, size, sparse)
   train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
-    model = build_model(size, config.hidden_units, config.dropout, config.learning_rate)
-  common.fit(model, train, val, config.epochs, fn_args)
+    model = build_model(size, config.hidden_units, config.dropout, config.learning_rate,
+                        config.l2, sparse, common.steps_per_execution(
+                            config.steps_per_execution, strategy))
+  common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
 
 
+def check_run(params: Params, run) -> Optional[str]:
+  if params.feature == "bigram_nb" and not run.nb_top_k:
+    return "reads bigram_nb; set nb_top_k (> 0), the size of its n-gram vocabulary"
+  return None
+
+
 FAMILY = families.Family("bow_mlp", task="classification", params=Params, module=__name__,
-                         describe=lambda p: p.feature)
+                         describe=lambda p: p.feature, check_run=check_run)

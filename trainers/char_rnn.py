@@ -123,7 +123,7 @@ def run_fn(fn_args) -> keras.Model:
                         batch_size=global_batch // replicas,
                         learning_rate=learning_rate(config, int(train.cardinality())))
   callbacks = [ResetStates()] if config.stateful else []
-  summary = common.fit(model, train, val, config.epochs, fn_args, monitor="val_loss",
+  summary = common.fit(model, train, val, config, fn_args, monitor="val_loss",
                        mode="min", callbacks=callbacks)
   # The test split, read the way the model was trained (state carried when stateful).
   test_files = [p.replace("Split-eval", "Split-test") for p in fn_args.eval_files]

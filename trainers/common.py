@@ -38,6 +38,9 @@ class TrainerParams(pydantic.BaseModel):
   batch_size: int = Field(32, ge=1, description="per replica; the global batch is batch_size x "
                           "replicas")
   learning_rate: float = Field(0.001, ge=0)
+  patience: int = Field(0, ge=0, description="stop after this many epochs without a better eval "
+                        "metric (keras EarlyStopping); 0: train every epoch. The best epoch's "
+                        "weights are kept either way")
 
   @classmethod
   def user_keys(cls) -> list[str]:
@@ -52,6 +55,12 @@ class TrainerParams(pydantic.BaseModel):
     except pydantic.ValidationError as e:
       raise ValueError(f"custom_config of model {config.get('model_name')!r} does not fit "
                        f"{cls.__module__}.{cls.__name__}: {e}") from e
+
+
+class ClassifierParams(TrainerParams):
+  """What the classifier families (bag of words, sequence, hub) share: their input pipeline."""
+  cache_input: bool = Field(True, description="keep the featurised train and eval splits in "
+                            "memory after the first epoch (false for splits larger than memory)")
 
 
 # Keys of a Trainer's custom_config that are for TFX's cache and the report, not the model.
@@ -73,34 +82,59 @@ def with_known_batches(ds: tf.data.Dataset, files: list, batch_size: int, drop_r
   return ds.apply(tf.data.experimental.assert_cardinality(batches))
 
 
+def steps_per_execution(configured: int, strategy) -> int:
+  """Keras 3 cannot run more than one step per execution on more than one replica ("You must
+  feed a value for placeholder tensor ... while/cond/Placeholder_1", keras-team/keras#19246)."""
+  if configured > 1 and strategy.num_replicas_in_sync > 1:
+    logging.info("steps_per_execution %d -> 1 on %d replicas (keras-team/keras#19246)",
+                 configured, strategy.num_replicas_in_sync)
+    return 1
+  return configured
+
+
+SHUFFLE_BUFFER = 20000
+READ_BATCH = 512  # records parsed at once when the featurised examples are cached
+
+
 def dataset(fn_args, files, tf_transform_output, batch_size: int,
             featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int,
-            drop_remainder: bool) -> tf.data.Dataset:
+            drop_remainder: bool, cache: bool = False) -> tf.data.Dataset:
   """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data.
 
+  cache: the parsed examples are kept in memory after the first pass (parsing the records again
+  costs more than a bag-of-words training step), then shuffled (seeded, a new order each epoch),
+  batched and featurised; otherwise tfxio shuffles and batches the records it reads.
   drop_remainder: Keras 3 under MirroredStrategy with more than one replica fails on a final
   batch that splits unevenly across replicas, so that batch (< one global batch) is dropped.
   """
   options = tfxio.TensorFlowDatasetOptions(
-      batch_size=batch_size, label_key=LABEL_KEY, num_epochs=1, shuffle=shuffle,
-      shuffle_seed=seed, shuffle_buffer_size=20000, drop_final_batch=drop_remainder)
+      batch_size=READ_BATCH if cache else batch_size, label_key=LABEL_KEY, num_epochs=1,
+      shuffle=shuffle and not cache, shuffle_seed=seed, shuffle_buffer_size=SHUFFLE_BUFFER,
+      drop_final_batch=drop_remainder and not cache)
   ds = fn_args.data_accessor.tf_dataset_factory(
       files, options, tf_transform_output.transformed_metadata.schema)
+  if cache:  # the parsed examples; featurised per batch below (a dense vector would not fit)
+    ds = ds.unbatch().cache()
+    if shuffle:
+      ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
   ds = ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
-              num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
-  return shard_by_batch(ds)
+              num_parallel_calls=tf.data.AUTOTUNE)
+  ds = with_known_batches(ds, [f for p in files for f in tf.io.gfile.glob(p)], batch_size,
+                          drop_remainder)
+  return shard_by_batch(ds.prefetch(tf.data.AUTOTUNE))
 
 
-def train_and_eval(fn_args, config: TrainerParams, strategy, tf_transform_output,
+def train_and_eval(fn_args, config: ClassifierParams, strategy, tf_transform_output,
                    featurize: Callable[[dict], tf.Tensor]):
   """The train and eval datasets of a classifier, in global batches of the strategy: train is
   shuffled and drops its last partial batch; eval drops it only with more than one replica."""
   batch = config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
   train = dataset(fn_args, fn_args.train_files, tf_transform_output, batch, featurize,
-                  shuffle=True, seed=config.seed, drop_remainder=True)
+                  shuffle=True, seed=config.seed, drop_remainder=True, cache=config.cache_input)
   val = dataset(fn_args, fn_args.eval_files, tf_transform_output, batch, featurize,
-                shuffle=False, seed=config.seed, drop_remainder=multi)
+                shuffle=False, seed=config.seed, drop_remainder=multi, cache=config.cache_input)
   return train, val
 
 
@@ -117,41 +151,28 @@ def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
   return ds.with_options(options)
 
 
-class RestoreBest(keras.callbacks.Callback):
-  """Keeps the weights of the epoch with the best validation metric (the seed's checkpointing)."""
-
-  def __init__(self, monitor: str = "val_accuracy", mode: str = "max"):
-    super().__init__()
-    self.monitor, self.sign = monitor, (1 if mode == "max" else -1)
-    self.best, self.best_epoch, self.weights = None, None, None
-
-  def on_epoch_end(self, epoch, logs=None):
-    value = (logs or {}).get(self.monitor)
-    if value is not None and (self.best is None or self.sign * (value - self.best) > 0):
-      self.best, self.best_epoch, self.weights = value, epoch, self.model.get_weights()
-
-  def on_train_end(self, logs=None):
-    if self.weights is not None:
-      self.model.set_weights(self.weights)
-      logging.info("restored weights of epoch %d (%s=%.4f)", self.best_epoch + 1, self.monitor,
-                   self.best)
-
-
-def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, epochs: int,
+def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, config: TrainerParams,
         fn_args, monitor: str = "val_accuracy", mode: str = "max", callbacks=()) -> dict:
-  """Trains; the chief alone writes TensorBoard logs, history.json and the curves (workers of a
-  multi-worker cluster share fn_args.model_run_dir)."""
-  best = RestoreBest(monitor, mode)
+  """Trains config.epochs epochs, or fewer with config.patience, and keeps the weights of the
+  epoch with the best `monitor` (the seeds' ModelCheckpoint(save_best_only)). The chief alone
+  writes TensorBoard logs, history.json and the curves (workers of a multi-worker cluster share
+  fn_args.model_run_dir)."""
+  best = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
+                                       patience=config.patience or config.epochs)
   chief = is_chief(model.distribute_strategy)
   callbacks = [*callbacks, best] + (
       [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)] if chief else [])
   start = time.monotonic()
-  history = model.fit(train, validation_data=val, epochs=epochs, callbacks=callbacks, verbose=2)
+  history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks,
+                      verbose=2)
+  epochs = len(history.epoch)
   summary = {"history": {k: [float(v) for v in vs] for k, vs in history.history.items()},
-             "epochs": epochs, "best_epoch": (best.best_epoch or 0) + 1,
+             "epochs": epochs, "best_epoch": best.best_epoch + 1,
              "replicas": model.distribute_strategy.num_replicas_in_sync,
              "train_seconds": round(time.monotonic() - start, 1)}
-  logging.info("trained %d epochs in %.1fs", epochs, summary["train_seconds"])
+  logging.info("trained %d epochs in %.1fs%s; kept epoch %d (%s %.4f)", epochs,
+               summary["train_seconds"], " (stopped early)" if best.stopped_epoch else "",
+               best.best_epoch + 1, monitor, best.best)
   if chief:
     save_history(summary, fn_args.model_run_dir)
     write_hparams(fn_args)

@@ -12,6 +12,8 @@ BOW_FEATURES = {
     "unigram_multi_hot": ("unigram_ids", None, contract.UNIGRAM_VOCAB),
     "bigram_multi_hot": ("bigram_ids", None, contract.BIGRAM_VOCAB),
     "bigram_tfidf": ("bigram_tfidf_ids", "bigram_tfidf_weights", contract.BIGRAM_VOCAB),
+    # Wang & Manning's NB log-count ratios of the n-grams a review has (components.preprocessing.nb_features)
+    "bigram_nb": ("nb_ids", "nb_weights", contract.NB_VOCAB),
 }
 
 
@@ -20,18 +22,29 @@ def bow_input_size(feature: str, tf_transform_output) -> int:
   return contract.bow_input_size(tf_transform_output, BOW_FEATURES[feature][2])
 
 
-def bow_featurizer(feature: str, size: int) -> Callable[[dict], tf.Tensor]:
-  """transformed features -> dense [batch, size] multi-hot (or tf-idf) vectors."""
+def bow_featurizer(feature: str, size: int, sparse: bool = True) -> Callable[[dict], tf.Tensor]:
+  """transformed features -> [batch, size] multi-hot (or weighted) vectors. sparse: a
+  tf.SparseTensor (a review has about 200 of the 20 001 entries, and a Dense layer over it
+  multiplies only those: keras.Input(sparse=True)); else dense, for more than one replica:
+  Keras 3 cannot split a SparseTensor input across replicas ("'SparseTensor' object has no
+  attribute 'device'" in tf.distribute)."""
   ids_key, weights_key, _ = BOW_FEATURES[feature]
 
   def featurize(transformed: dict) -> tf.Tensor:
     ids = transformed[ids_key]
+    if not sparse:
+      weights = transformed[weights_key] if weights_key else None
+      dense = tf.math.bincount(ids, weights=weights, minlength=size, maxlength=size,
+                               binary_output=weights is None, axis=-1, dtype=tf.float32)
+      return tf.reshape(dense, [-1, size])  # bincount of sparse input loses the static shape
     if weights_key is None:
-      dense = tf.math.bincount(ids, minlength=size, maxlength=size, binary_output=True,
-                               axis=-1, dtype=tf.float32)
+      vectors = tf.sparse.bincount(ids, minlength=size, maxlength=size, binary_output=True,
+                                   axis=-1)
     else:
-      dense = tf.math.bincount(ids, weights=transformed[weights_key], minlength=size,
-                               maxlength=size, axis=-1, dtype=tf.float32)
-    return tf.reshape(dense, [-1, size])  # bincount of sparse input loses the static shape
+      vectors = tf.sparse.bincount(ids, weights=transformed[weights_key], minlength=size,
+                                   maxlength=size, axis=-1)
+    # A static size, which Keras needs to build the Dense kernel.
+    return tf.SparseTensor(vectors.indices, tf.cast(vectors.values, tf.float32),
+                           tf.stack([vectors.dense_shape[0], size]))
 
   return featurize

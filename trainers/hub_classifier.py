@@ -14,7 +14,7 @@ model would need its own fit, callbacks and export beside trainers.common. So th
 Keras 3's own layer for a TF SavedModel, keras.layers.TFSMLayer, on the function hub.KerasLayer
 calls (`__call__`): it loads the SavedModel and tracks every variable that function reads as a
 Keras variable wrapping the loaded one (not a copy). The optimizer therefore trains the encoder
-when the layer is trainable and leaves it alone when not, RestoreBest's get/set_weights cover
+when the layer is trainable and leaves it alone when not, EarlyStopping's get/set_weights cover
 it, and the export saves the fine-tuned values; built under the strategy scope, the loaded
 variables are mirrored. Of the rest of hub.KerasLayer: URL handles are resolved here (`resolve`,
 TF-Hub's download protocol and cache); a `training` argument and regularization_losses of the
@@ -42,7 +42,7 @@ from trainers import common, families, keras_multi_worker
 TEXT_FEATURE = "text"  # components.preprocessing with custom_config keep_text
 
 
-class Params(common.TrainerParams):
+class Params(common.ClassifierParams):
   hub_handle: str = Field(min_length=1, description="a TF-Hub URL or the path of a TF2 "
                           "SavedModel text encoder (raw strings in)")
   hub_trainable: bool = Field(False, description="fine-tune the encoder")
@@ -119,7 +119,7 @@ def run_fn(fn_args) -> keras.Model:
   with strategy.scope():
     model = build_model(config.hub_handle, config.hub_trainable, config.hidden_units,
                         config.learning_rate)
-  common.fit(model, train, val, config.epochs, fn_args)
+  common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
 

@@ -26,7 +26,7 @@ from trainers import common
 
 
 
-class Params(common.TrainerParams):
+class Params(common.ClassifierParams):
   """What every sequence classifier reads; a body's module adds its own."""
   sequence_feature: Literal["word_ids", "subword_ids"] = Field(
       "word_ids", description="word_ids (needs sequence_length) or subword_ids (needs "
@@ -125,6 +125,6 @@ def run(fn_args, body: Callable, params_class: type) -> keras.Model:
   with strategy.scope():
     model = build_model(body, config, vocab_size, spec.shape[0])
   model.summary(print_fn=logging.info)
-  common.fit(model, train, val, config.epochs, fn_args)
+  common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model

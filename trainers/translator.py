@@ -332,7 +332,7 @@ def run_fn(fn_args) -> keras.Model:
                         tp.vocabulary_size(tft_output, "target"), config.learning_rate,
                         config.seed)
   model.summary(print_fn=lambda line: logging.info(line))
-  summary = common.fit(model, train, val, config.epochs, fn_args, monitor="val_loss",
+  summary = common.fit(model, train, val, config, fn_args, monitor="val_loss",
                        mode="min")
   module = translator_serving.TranslatorModule(
       *inference_models(model), tft_output, tp.vocabulary(tft_output, "target"),

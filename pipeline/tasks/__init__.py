@@ -65,11 +65,14 @@ class Task:
     from tfx import v1 as tfx  # pylint: disable=import-outside-toplevel
     custom = {**self.transform_config(cfg),
               fingerprint.KEY: fingerprint.of_modules(self.preprocessing_module)}
+    # disable_statistics: no pre- and post-transform statistics. StatisticsGen has the raw
+    # splits' already, and nothing here reads those of the transformed features.
     return tfx.components.Transform(
         examples=example_gen.outputs["examples"], schema=schema_gen.outputs["schema"],
         preprocessing_fn=f"{self.preprocessing_module}.preprocessing_fn", custom_config=custom,
         splits_config=tfx.proto.SplitsConfig(analyze=["train"],
-                                             transform=list(self.transform_splits)))
+                                             transform=list(self.transform_splits)),
+        disable_statistics=True)
 
   def glove_embedding(self, transform, source: str):
     """The GloVe matrix of the Transform's word vocabulary (a task may choose other rows)."""

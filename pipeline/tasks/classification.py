@@ -54,6 +54,7 @@ class Classification(tasks.Task):
     return {"unigram_top_k": cfg.unigram_top_k, "bigram_top_k": cfg.bigram_top_k,
             "sequence_length": cfg.sequence_length, "subword_vocab_size": cfg.subword_vocab_size,
             "subword_sequence_length": cfg.subword_sequence_length,
+            "nb_top_k": cfg.nb_top_k, "nb_ngrams": cfg.nb_ngrams, "nb_alpha": cfg.nb_alpha,
             "keep_text": bool(options.get("keep_text", False))}
 
   def eval_config(self, gate: Gate):
