@@ -152,7 +152,7 @@ def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
 
 
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, config: TrainerParams,
-        fn_args, monitor: str = "val_accuracy", mode: str = "max", callbacks=()) -> dict:
+        fn_args, monitor: str = "val_loss", mode: str = "min", callbacks=()) -> dict:
   """Trains config.epochs epochs, or fewer with config.patience, and keeps the weights of the
   epoch with the best `monitor` (the seeds' ModelCheckpoint(save_best_only)). The chief alone
   writes TensorBoard logs, history.json and the curves (workers of a multi-worker cluster share

@@ -275,7 +275,7 @@ def run_fn(fn_args) -> keras.Model:
                         tagger_preprocessing.char_vocabulary_size(tft_output), matrix,
                         spec[CHARS].shape[0] // spec[FEATURE].shape[0] if CHARS in spec else 1)
   model.summary(print_fn=lambda line: common.logging.info(line))
-  common.fit(model, train, val, config, fn_args, monitor="val_token_accuracy")
+  common.fit(model, train, val, config, fn_args, monitor="val_token_accuracy", mode="max")
   common.export_module(strategy, TaggerModule(model, tft_output, names, lookup),
                        fn_args.serving_model_dir, signatures)
   return model
