@@ -91,6 +91,16 @@ def not_pushed_reason(records: run_records.RunRecords, model: str) -> Optional[s
   return "; ".join(reasons) or "not pushed"
 
 
+def _artifact_file(records, node: str, key: str, name: str):
+  """The text of file `name` in the node's newest `key` artifact; None when there is none."""
+  artifacts = records.artifacts(node, key)
+  path = os.path.join(artifacts[0].uri, name) if artifacts else ""
+  if not os.path.exists(path):
+    return None
+  with open(path) as f:
+    return f.read()
+
+
 def _example_gen(records, node):
   artifacts = records.artifacts(node, "examples")
   return _counts_text(_split_counts(artifacts[0].uri)) + " examples" if artifacts else ""
@@ -99,12 +109,10 @@ def _example_gen(records, node):
 def _schema(records, node):
   from tensorflow_metadata.proto.v0 import schema_pb2  # pylint: disable=import-outside-toplevel
   from google.protobuf import text_format  # pylint: disable=import-outside-toplevel
-  artifacts = records.artifacts(node, "schema")
-  path = os.path.join(artifacts[0].uri, "schema.pbtxt") if artifacts else ""
-  if not os.path.exists(path):
+  text = _artifact_file(records, node, "schema", "schema.pbtxt")
+  if text is None:
     return ""
-  with open(path) as f:
-    schema = text_format.Parse(f.read(), schema_pb2.Schema())
+  schema = text_format.Parse(text, schema_pb2.Schema())
   return f"{len(schema.feature)} features: {', '.join(f.name for f in schema.feature)}"
 
 
@@ -140,12 +148,10 @@ def _windows(records, node):
 
 
 def _trainer(records, node):
-  run_dirs = records.artifacts(node, "model_run")
-  path = os.path.join(run_dirs[0].uri, "history.json") if run_dirs else ""
-  if not os.path.exists(path):
+  text = _artifact_file(records, node, "model_run", "history.json")
+  if text is None:
     return ""
-  with open(path) as f:
-    summary = json.load(f)
+  summary = json.loads(text)
   history, best = summary["history"], summary["best_epoch"]
   val = [k for k in history if k.startswith("val_") and k != "val_loss"] or ["val_loss"]
   figures = ", ".join(f"{k} {history[k][best - 1]:.4f}" for k in val[:2])
