@@ -12,7 +12,7 @@ comma := ,
 PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 TEST_EXTRAS = $(if $(filter 3.11,$(PY_VER)),kubeflow$(comma)airflow,none)
 
-.PHONY: install run test bench report lock clean
+.PHONY: install run test bench bench-sequence report lock clean
 
 install:
 	@scripts/install.sh
@@ -29,6 +29,17 @@ test:
 bench: install
 	@test -f runs/default/metadata.sqlite || { echo "run 'make run' first (bench reads its serving dir and ML-Metadata)"; exit 1; }
 	$(VENV)/bin/python -m bench.run --data-dir $(or $(DATA_DIR),$(HOME)/.cache/textzoo) --output-dir runs/default $(BENCH_ARGS)
+	@if test -d runs/imdb_sequence/pipeline/Transform/transformed_examples; then $(MAKE) bench-sequence; else echo "bench-sequence skipped: no runs/imdb_sequence"; fi
+
+# Training examples/s of the IMDB sequence classifiers, this tree against BEFORE (a git ref;
+# default: the commit before the sequence speed-ups), each side's own run_fn on the Transform
+# output of a finished `textzoo run --config imdb_sequence`. Results: bench/results/SEQUENCE.md.
+SEQUENCE_BEFORE ?= 91a7f69
+bench-sequence: install
+	@test -d runs/imdb_sequence/pipeline/Transform/transformed_examples || { echo "run 'textzoo run --config imdb_sequence' first (the benchmark reads its Transform output)"; exit 1; }
+	git worktree remove --force runs/bench-before 2>/dev/null || true
+	git worktree add --detach runs/bench-before $(SEQUENCE_BEFORE)
+	$(VENV)/bin/python bench/sequence_speed.py --transform runs/imdb_sequence/pipeline/Transform --before runs/bench-before --reps 2 | tee bench/results/SEQUENCE.md
 
 report: install
 	$(VENV)/bin/textzoo report --output-dir runs/default

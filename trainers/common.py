@@ -1,11 +1,12 @@
 """Plumbing every trainer shares: its config, tf.data input, fitting, curves, export."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import time
-from typing import Callable, ClassVar
+from typing import Callable, ClassVar, Optional
 
 import keras
 import pydantic
@@ -92,49 +93,114 @@ def steps_per_execution(configured: int, strategy) -> int:
   return configured
 
 
+@dataclasses.dataclass(frozen=True)
+class LengthBuckets:
+  """Batches of examples of similar length, by the count of non-zero ids in `feature` (0 is the
+  padding, at the end), each cut to its bucket's upper bound: a batch is as wide as the longest
+  row its bucket may hold, so the model sees BUCKETS + 1 widths (XLA compiles one program per
+  width). The bounds are equal steps of the padded length."""
+  feature: str
+  padded_length: int
+
+  BUCKETS: ClassVar[int] = 16
+
+  @property
+  def bounds(self) -> list[int]:
+    """Exclusive upper bounds of the lengths of each bucket but the last (up to padded_length)."""
+    return sorted({max(2, round(self.padded_length * (i + 1) / (self.BUCKETS + 1)))
+                   for i in range(self.BUCKETS)})
+
+  def select(self, features: dict, label):
+    """Only the feature that is batched (padded_batch takes no sparse features)."""
+    return {self.feature: features[self.feature]}, label
+
+  def batch(self, ds: tf.data.Dataset, batch_size: int, drop_remainder: bool) -> tf.data.Dataset:
+    return ds.bucket_by_sequence_length(
+        lambda x, y: tf.math.count_nonzero(x[self.feature], dtype=tf.int32), self.bounds,
+        [batch_size] * (len(self.bounds) + 1), drop_remainder=drop_remainder)
+
+  def cut(self, ids: tf.Tensor) -> tf.Tensor:
+    """[batch, padded_length] ids -> [batch, the narrowest bucket width that holds its longest
+    row] (for a batch of one bucket: that bucket's widest length)."""
+    longest = tf.reduce_max(tf.math.count_nonzero(ids, axis=1, dtype=tf.int32))
+    widths = tf.constant([b - 1 for b in self.bounds] + [self.padded_length], tf.int32)
+    return ids[:, :widths[tf.argmax(widths >= longest, output_type=tf.int32)]]
+
+
 SHUFFLE_BUFFER = 20000
 READ_BATCH = 512  # records parsed at once when the featurised examples are cached
 
 
 def dataset(fn_args, files, tf_transform_output, batch_size: int,
             featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int,
-            drop_remainder: bool, cache: bool = False) -> tf.data.Dataset:
+            drop_remainder: bool, cache: bool = False,
+            buckets: Optional[LengthBuckets] = None) -> tf.data.Dataset:
   """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data.
 
   cache: the parsed examples are kept in memory after the first pass (parsing the records again
   costs more than a bag-of-words training step), then shuffled (seeded, a new order each epoch),
   batched and featurised; otherwise tfxio shuffles and batches the records it reads.
+  buckets: given, examples of similar length are batched together (tf.data bucketing) so that
+  `featurize` can cut each batch to its longest row.
   drop_remainder: Keras 3 under MirroredStrategy with more than one replica fails on a final
-  batch that splits unevenly across replicas, so that batch (< one global batch) is dropped.
+  batch that splits unevenly across replicas, so that batch (< one global batch; with buckets,
+  each bucket's) is dropped.
   """
+  per_example = cache or buckets is not None
   options = tfxio.TensorFlowDatasetOptions(
-      batch_size=READ_BATCH if cache else batch_size, label_key=LABEL_KEY, num_epochs=1,
-      shuffle=shuffle and not cache, shuffle_seed=seed, shuffle_buffer_size=SHUFFLE_BUFFER,
-      drop_final_batch=drop_remainder and not cache)
+      batch_size=READ_BATCH if per_example else batch_size, label_key=LABEL_KEY, num_epochs=1,
+      shuffle=shuffle and not per_example, shuffle_seed=seed, shuffle_buffer_size=SHUFFLE_BUFFER,
+      drop_final_batch=drop_remainder and not per_example)
   ds = fn_args.data_accessor.tf_dataset_factory(
       files, options, tf_transform_output.transformed_metadata.schema)
-  if cache:  # the parsed examples; featurised per batch below (a dense vector would not fit)
-    ds = ds.unbatch().cache()
+  if per_example:  # the parsed examples; featurised per batch below (a dense vector would not fit)
+    ds = ds.unbatch()
+    if buckets is not None:
+      ds = ds.map(buckets.select)
+    if cache:
+      ds = ds.cache()
     if shuffle:
       ds = ds.shuffle(SHUFFLE_BUFFER, seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if buckets is None:
+      ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    else:
+      ds = buckets.batch(ds, batch_size, drop_remainder)
   ds = ds.map(lambda x, y: (featurize(x), tf.cast(tf.reshape(y, [-1]), tf.float32)),
               num_parallel_calls=tf.data.AUTOTUNE)
-  ds = with_known_batches(ds, [f for p in files for f in tf.io.gfile.glob(p)], batch_size,
-                          drop_remainder)
+  if buckets is None:
+    ds = with_known_batches(ds, [f for p in files for f in tf.io.gfile.glob(p)], batch_size,
+                            drop_remainder)
+  else:
+    ds = with_counted_batches(ds, files, batch_size)
   return shard_by_batch(ds.prefetch(tf.data.AUTOTUNE))
 
 
+def with_counted_batches(ds: tf.data.Dataset, files: list, batch_size: int) -> tf.data.Dataset:
+  """with_known_batches for a bucketed dataset: its batches are counted by one pass (the count
+  per bucket does not depend on the order)."""
+  batches = int(ds.reduce(0, lambda count, _: count + 1))
+  if batches == 0:
+    raise ValueError(f"{files}: fewer examples than one batch of {batch_size} in every length "
+                     "bucket; lower the batch size")
+  return ds.apply(tf.data.experimental.assert_cardinality(batches))
+
+
 def train_and_eval(fn_args, config: ClassifierParams, strategy, tf_transform_output,
-                   featurize: Callable[[dict], tf.Tensor]):
+                   featurize: Callable[[dict], tf.Tensor],
+                   buckets: Optional[LengthBuckets] = None):
   """The train and eval datasets of a classifier, in global batches of the strategy: train is
-  shuffled and drops its last partial batch; eval drops it only with more than one replica."""
+  shuffled and drops its last partial batch; eval drops it only with more than one replica.
+  buckets (see dataset()): the train split is batched by length, dropping each bucket's partial
+  batch only with more than one replica (then up to BUCKETS x (batch - 1) examples an epoch,
+  other ones each epoch); so is the eval split on one replica (on more, it would lose as many)."""
   batch = config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
   train = dataset(fn_args, fn_args.train_files, tf_transform_output, batch, featurize,
-                  shuffle=True, seed=config.seed, drop_remainder=True, cache=config.cache_input)
+                  shuffle=True, seed=config.seed, drop_remainder=buckets is None or multi,
+                  cache=config.cache_input, buckets=buckets)
   val = dataset(fn_args, fn_args.eval_files, tf_transform_output, batch, featurize,
-                shuffle=False, seed=config.seed, drop_remainder=multi, cache=config.cache_input)
+                shuffle=False, seed=config.seed, drop_remainder=multi, cache=config.cache_input,
+                buckets=None if multi else buckets)
   return train, val
 
 

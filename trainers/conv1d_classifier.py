@@ -3,6 +3,8 @@
 embedding's mask_zero is best left off for this model."""
 from __future__ import annotations
 
+from typing import Literal
+
 import keras
 from pydantic import Field
 
@@ -10,6 +12,9 @@ from trainers import families, sequence
 
 
 class Params(sequence.Params):
+  embedding: Literal["learned", "glove"] = Field(
+      "learned", description="learned, or glove (frozen rows from glove_source); onehot is "
+      "rnn_classifier's")
   units: int = Field(128, ge=1, description="filters")
   kernel_size: int = Field(5, ge=1)
 
@@ -20,7 +25,7 @@ def body(x, config):
 
 
 def run_fn(fn_args) -> keras.Model:
-  return sequence.run(fn_args, body, Params)
+  return sequence.run(fn_args, body, Params, masks_padding=False)
 
 
 FAMILY = families.Family("conv1d_classifier", task="classification", params=Params,

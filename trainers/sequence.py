@@ -6,8 +6,17 @@ the body's own keys); this module puts the embedding in front and the
 Dropout -> Dense(1, sigmoid) head behind, compiles it (rmsprop, binary cross-entropy, as DLwP),
 trains it under the configured strategy and exports it with raw text in.
 
+Batches cut short: when the padding is masked all through the model (a body that masks,
+`masks_padding`, with mask_zero and a learned or GloVe embedding), examples of similar length are
+batched together and each batch is cut to the widest length of its bucket
+(common.LengthBuckets), which gives the same outputs as the padded batch in a fraction of the
+steps. The model takes any length up to
+sequence_length; the served model is fed the Transform's padded ids as before.
+
 Embeddings (`embedding` in the model config):
-  onehot   tf.one_hot of the ids (DLwP's first BiLSTM); nothing to mask: padding is a one-hot too
+  onehot   the ids standing for their one-hot vectors (OneHotIds), for rnn_classifier, whose
+           first layer takes a one-hot vector's input projection as its kernel's row (DLwP's
+           first BiLSTM; trainers.recurrent); nothing to mask: padding is a one-hot too
   learned  Embedding(vocab, embedding_dim), masking padding when mask_zero
   glove    Embedding initialised from the GloVe matrix artifact and frozen (embedding_dim is the
            matrix's), masking padding when mask_zero
@@ -15,10 +24,11 @@ Embeddings (`embedding` in the model config):
 from __future__ import annotations
 
 import logging
-from typing import Callable, Literal, Optional
+from typing import Callable, Literal, NamedTuple, Optional
 
 import keras
 import numpy as np
+import tensorflow as tf
 from pydantic import Field, model_validator
 
 from components import contract
@@ -86,9 +96,15 @@ def glove_matrix(config: Params, rows: int) -> np.ndarray:
   return matrix
 
 
+class OneHotIds(NamedTuple):
+  """Token ids standing for their `depth`-wide one-hot vectors, which are never built."""
+  ids: keras.KerasTensor
+  depth: int
+
+
 def embed(ids, config: Params, vocab_size: int):
   if config.embedding == "onehot":
-    return keras.ops.one_hot(ids, vocab_size)
+    return OneHotIds(ids, vocab_size)
   if config.embedding == "learned":
     return keras.layers.Embedding(vocab_size, config.embedding_dim,
                                   mask_zero=config.mask_zero)(ids)
@@ -105,13 +121,21 @@ def build_model(body: Callable, config: Params, vocab_size: int,
   x = keras.layers.Dropout(config.dropout)(x)
   outputs = keras.layers.Dense(1, activation="sigmoid")(x)
   model = keras.Model(ids, outputs)
+  # Batches cut short (common.LengthBuckets) are narrower than the Input.
+  model.input_spec = keras.InputSpec(shape=(None, None))
   model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate),
                 loss="binary_crossentropy", metrics=["accuracy"])
   return model
 
 
-def run(fn_args, body: Callable, params_class: type) -> keras.Model:
-  """The run_fn of a sequence classifier with the given body and its Params."""
+def trims_batches(config: Params, masks_padding: bool) -> bool:
+  """Whether cutting the padding off a batch leaves the model's outputs as they are."""
+  return masks_padding and config.mask_zero and config.embedding != "onehot"
+
+
+def run(fn_args, body: Callable, params_class: type, masks_padding: bool) -> keras.Model:
+  """The run_fn of a sequence classifier with the given body and its Params. masks_padding: the
+  body keeps masked positions out of its output (then batches are cut, see trims_batches)."""
   config, strategy = common.setup(fn_args, params_class)
   tft_output = common.load_transform_output(fn_args)
   feature = config.sequence_feature
@@ -120,11 +144,18 @@ def run(fn_args, body: Callable, params_class: type) -> keras.Model:
     raise ValueError(f"model {config.model_name}: the Transform output has no {feature!r}; set "
                      "sequence_length (and subword_vocab_size for subword_ids) in the run config")
   vocab_size = vocabulary_size(feature, tft_output)
-  featurize = lambda transformed: transformed[feature]  # noqa: E731
-  train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
+  if trims_batches(config, masks_padding):
+    buckets = common.LengthBuckets(feature, spec.shape[0])
+    logging.info("model %s: batches of similar length, cut to widths %s", config.model_name,
+                 [b - 1 for b in buckets.bounds] + [spec.shape[0]])
+    train, val = common.train_and_eval(fn_args, config, strategy, tft_output,
+                                       lambda t: buckets.cut(t[feature]), buckets=buckets)
+  else:
+    train, val = common.train_and_eval(fn_args, config, strategy, tft_output,
+                                       lambda t: t[feature])
   with strategy.scope():
     model = build_model(body, config, vocab_size, spec.shape[0])
   model.summary(print_fn=logging.info)
   common.fit(model, train, val, config, fn_args)
-  common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
+  common.export(strategy, model, tft_output, lambda t: t[feature], fn_args.serving_model_dir)
   return model

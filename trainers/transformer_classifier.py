@@ -11,25 +11,31 @@ from __future__ import annotations
 
 import keras
 from keras import ops
+from typing import Literal
+
 from pydantic import Field
 
 from trainers import families, sequence
 
 
 class Params(sequence.Params):
+  embedding: Literal["learned", "glove"] = Field(
+      "learned", description="learned, or glove (frozen rows from glove_source); onehot is "
+      "rnn_classifier's")
   num_heads: int = Field(2, ge=1)
   hidden_units: int = Field(16, ge=1, description="the feed-forward width")
 
 
 class PositionEmbedding(keras.layers.Layer):
-  """Adds a learned embedding of each position; passes the token mask on."""
+  """Adds a learned embedding of each position (up to the Input's length; a batch cut to its
+  longest review takes the first rows); passes the token mask on."""
 
   def build(self, input_shape):
     self.positions = self.add_weight(name="positions", shape=tuple(input_shape[1:]),
                                      initializer="uniform")
 
   def call(self, x):
-    return x + self.positions
+    return x + self.positions[:ops.shape(x)[1]]
 
   def compute_mask(self, inputs, mask=None):
     return mask
@@ -72,7 +78,7 @@ def body(x, config):
 
 
 def run_fn(fn_args) -> keras.Model:
-  return sequence.run(fn_args, body, Params)
+  return sequence.run(fn_args, body, Params, masks_padding=True)
 
 
 FAMILY = families.Family("transformer_classifier", task="classification", params=Params,

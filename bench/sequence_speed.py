@@ -1,0 +1,143 @@
+"""Training examples/s of the IMDB sequence classifiers as their own run_fn trains them (input
+pipeline, MirroredStrategy on 1 device, model), for two code trees side by side.
+
+  python -m bench.sequence_speed --transform DIR --before TREE [--after TREE] [--models a,b]
+      [--reps 1]   -> prints a markdown table and one RESULT line of JSON
+
+DIR is an IMDB Transform output with word_ids (a `textzoo run --config imdb_sequence` run's
+pipeline/Transform). A model is a model entry of the packaged configs imdb_sequence and
+imdb_onehot, as each tree defines it. Each measurement is its own process with the tree first on
+PYTHONPATH; it calls the tree's run_fn with Model.fit capped at WARMUP + steps train steps and
+times the steps after the warm-up (tf.function tracing, the shuffle buffer filling). With
+batches of similar length, the steps are a sample of the epoch's lengths: buckets emit batches
+in proportion to their share of the reviews.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WARMUP = 3
+# Train steps timed per model: a before-step of the one-hot BiLSTM takes ~15 s.
+STEPS = {"onehot_bilstm": 6}
+DEFAULT_STEPS = 40
+MODELS = ("onehot_bilstm", "bilstm", "bilstm_masked", "gru", "stacked_bilstm", "conv1d",
+          "transformer")
+
+
+def model_config(name: str):
+  """(run config, model config) of `name` in the packaged configs of this tree."""
+  from pipeline import config  # pylint: disable=import-outside-toplevel
+  for packaged in ("imdb_sequence", "imdb_onehot"):
+    cfg = config.load(packaged)
+    for model in cfg.models:
+      if model.name == name:
+        return cfg, model
+  raise SystemExit(f"no model {name!r} in imdb_sequence or imdb_onehot")
+
+
+def measure_one(name: str, transform_dir: str, steps: int, xla: bool = False) -> dict:
+  """In this process: the tree's run_fn for model `name`, fit capped and timed (xla: compiled
+  with jit_compile=True, which Keras leaves off on CPU and under tf.distribute)."""
+  # pylint: disable=import-outside-toplevel
+  import importlib
+  import pathlib
+  import keras
+  from pipeline import pipeline
+  from tests.fixtures import trainer_fn_args
+  from trainers import families
+
+  cfg, model = model_config(name)
+  custom = {**pipeline.trainer_config(cfg, model), "epochs": 1}
+  timed = {}
+
+  class StepTimer(keras.callbacks.Callback):
+    def on_train_batch_begin(self, batch, logs=None):
+      if batch == WARMUP:
+        timed["start"] = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+      if batch == WARMUP + steps - 1:
+        timed["seconds"] = time.perf_counter() - timed["start"]
+
+  fit = keras.Model.fit
+
+  def capped_fit(self, x, *args, callbacks=(), **kwargs):
+    kwargs.update(epochs=1, steps_per_epoch=WARMUP + steps, validation_steps=1)
+    timed["global_batch"] = custom["batch_size"] * self.distribute_strategy.num_replicas_in_sync
+    return fit(self, x, *args, callbacks=[*callbacks, StepTimer()], **kwargs)
+
+  keras.Model.fit = capped_fit
+  if xla:
+    compile_ = keras.Model.compile
+    keras.Model.compile = lambda self, *a, **kw: compile_(self, *a, **{**kw, "jit_compile": True})
+  module = importlib.import_module(families.get(model.trainer).module)
+  with tempfile.TemporaryDirectory() as out:
+    module.run_fn(trainer_fn_args(transform_dir, custom, pathlib.Path(out)))
+  return {"model": name, "steps": steps, "seconds": round(timed["seconds"], 2),
+          "examples_per_s": round(steps * timed["global_batch"] / timed["seconds"], 1)}
+
+
+def measure(tree: str, name: str, transform_dir: str, xla: bool = False) -> dict:
+  env = {**os.environ, "PYTHONPATH": os.path.abspath(tree), "TF_CPP_MIN_LOG_LEVEL": "2"}
+  steps = STEPS.get(name, DEFAULT_STEPS)
+  # This file is run by path, so the tree's packages are imported even where it lacks this file.
+  command = [sys.executable, os.path.abspath(__file__), "--one", name, "--steps", str(steps),
+             "--transform", transform_dir] + (["--xla"] if xla else [])
+  proc = subprocess.run(command, cwd=os.path.abspath(tree), env=env, capture_output=True,
+                        text=True)
+  lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+  if proc.returncode or not lines:
+    return {"model": name, "error": proc.stderr.strip().splitlines()[-1][:300]}
+  return json.loads(lines[-1][len("RESULT "):])
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--transform", required=True)
+  parser.add_argument("--before", help="the code tree to compare with (a git worktree)")
+  parser.add_argument("--after", default=ROOT)
+  parser.add_argument("--models", default=",".join(MODELS))
+  parser.add_argument("--reps", type=int, default=1)
+  parser.add_argument("--xla", action="store_true", help="also the after tree with jit_compile")
+  parser.add_argument("--one", help=argparse.SUPPRESS)
+  parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=argparse.SUPPRESS)
+  args = parser.parse_args()
+  transform = os.path.abspath(args.transform)
+  if args.one:
+    print("RESULT " + json.dumps(measure_one(args.one, transform, args.steps, args.xla)),
+          flush=True)
+    return
+  trees = {"before": args.before, "after": args.after} if args.before else {"after": args.after}
+  variants = [(label, tree, False) for label, tree in trees.items()]
+  if args.xla:
+    variants.append(("after_xla", args.after, True))
+  rows = []
+  for name in args.models.split(","):
+    row = {"model": name}
+    for label, tree, xla in variants:  # one after the other, so all see the same machine
+      runs = [measure(tree, name, transform, xla) for _ in range(args.reps)]
+      good = [r["examples_per_s"] for r in runs if "examples_per_s" in r]
+      row[label] = max(good) if good else runs[-1].get("error")
+      print(f"{name} {label}: {row[label]}", file=sys.stderr, flush=True)
+    for label in ("after", "after_xla"):
+      if all(isinstance(row.get(k), float) for k in ("before", label)):
+        row[f"{label}_ratio"] = round(row[label] / row["before"], 2)
+    rows.append(row)
+  print("| model | before (examples/s) | after | after / before | after, XLA | XLA / before |")
+  print("|---|---|---|---|---|---|")
+  for r in rows:
+    print(f"| {r['model']} | {r.get('before', '')} | {r['after']} | {r.get('after_ratio', '')} "
+          f"| {r.get('after_xla', '')} | {r.get('after_xla_ratio', '')} |")
+  print("RESULT " + json.dumps({"trees": trees, "warmup": WARMUP, "rows": rows}))
+
+
+if __name__ == "__main__":
+  main()
