@@ -99,6 +99,21 @@ def measure(tree: str, name: str, transform_dir: str, xla: bool = False) -> dict
   return json.loads(lines[-1][len("RESULT "):])
 
 
+def newest_output(transform_dir: str, scratch: str) -> str:
+  """A view of transform_dir with only its newest transformed_examples and transform_graph
+  (a rerun of the pipeline leaves one of each per execution)."""
+  import glob  # pylint: disable=import-outside-toplevel
+  for output in ("transformed_examples", "transform_graph"):
+    runs = glob.glob(os.path.join(transform_dir, output, "*"))
+    if not runs:
+      raise SystemExit(f"{transform_dir} has no {output}; is it a Transform output dir?")
+    os.makedirs(os.path.join(scratch, output))
+    newest = max(runs, key=lambda p: int(os.path.basename(p)) if os.path.basename(p).isdigit()
+                 else -1)
+    os.symlink(newest, os.path.join(scratch, output, os.path.basename(newest)))
+  return scratch
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--transform", required=True)
@@ -111,6 +126,8 @@ def main():
   parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=argparse.SUPPRESS)
   args = parser.parse_args()
   transform = os.path.abspath(args.transform)
+  if not args.one:
+    transform = newest_output(transform, tempfile.mkdtemp(prefix="sequence_speed-"))
   if args.one:
     print("RESULT " + json.dumps(measure_one(args.one, transform, args.steps, args.xla)),
           flush=True)

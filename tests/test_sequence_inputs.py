@@ -27,6 +27,14 @@ def loss_and_gradients(model, ids):
           [tf.convert_to_tensor(g).numpy() for g in gradients])
 
 
+def assert_same_numbers(ours, theirs):
+  """Two loss_and_gradients() results agree to float32 rounding."""
+  np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+  assert ours[1] == pytest.approx(theirs[1], rel=1e-5)
+  for a, b in zip(ours[2], theirs[2], strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("module,extra", [
     (rnn_classifier, {"units": 4}), (rnn_classifier, {"units": 4, "cell": "gru", "layers": 2}),
     (rnn_classifier, {"units": 3, "bidirectional": False}),
@@ -38,11 +46,7 @@ def test_a_trimmed_batch_gives_the_padded_batchs_loss_predictions_and_gradients(
   model = sequence.build_model(module.body, params, vocab_size=12, sequence_length=IDS.shape[1])
   trimmed = common.LengthBuckets("word_ids", IDS.shape[1]).cut(tf.constant(IDS))
   assert trimmed.shape == (3, 5)  # the widths of 12 in 16 buckets are 1, 2, ... 10 and 12
-  padded, cut = loss_and_gradients(model, IDS), loss_and_gradients(model, trimmed)
-  np.testing.assert_allclose(cut[0], padded[0], rtol=1e-5, atol=1e-6)
-  assert cut[1] == pytest.approx(padded[1], rel=1e-5)
-  for a, b in zip(cut[2], padded[2]):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  assert_same_numbers(loss_and_gradients(model, trimmed), loss_and_gradients(model, IDS))
 
 
 def test_unmasked_models_are_not_trimmed_since_their_padding_counts():
@@ -79,11 +83,7 @@ def test_the_onehot_rnn_from_kernel_rows_equals_the_rnn_on_one_hot_vectors(layer
   reference = sequence.build_model(reference_body, params, vocab, IDS.shape[1])
   assert [w.shape for w in reference.weights] == [w.shape for w in rows.weights]
   reference.set_weights(rows.get_weights())
-  ours, theirs = loss_and_gradients(rows, IDS), loss_and_gradients(reference, IDS)
-  np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
-  assert ours[1] == pytest.approx(theirs[1], rel=1e-5)
-  for a, b in zip(ours[2], theirs[2]):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  assert_same_numbers(loss_and_gradients(rows, IDS), loss_and_gradients(reference, IDS))
 
 
 def test_a_batch_is_cut_to_the_widest_length_of_its_bucket():
