@@ -148,11 +148,12 @@ def main():
       if all(isinstance(row.get(k), float) for k in ("before", label)):
         row[f"{label}_ratio"] = round(row[label] / row["before"], 2)
     rows.append(row)
-  print("| model | before (examples/s) | after | after / before | after, XLA | XLA / before |")
-  print("|---|---|---|---|---|---|")
+  xla = " after, XLA | XLA / before |" if args.xla else ""
+  print("| model | before (examples/s) | after | after / before |" + xla)
+  print("|---|---|---|---|" + ("---|---|" if args.xla else ""))
   for r in rows:
-    print(f"| {r['model']} | {r.get('before', '')} | {r['after']} | {r.get('after_ratio', '')} "
-          f"| {r.get('after_xla', '')} | {r.get('after_xla_ratio', '')} |")
+    print(f"| {r['model']} | {r.get('before', '')} | {r['after']} | {r.get('after_ratio', '')} |"
+          + (f" {r.get('after_xla', '')} | {r.get('after_xla_ratio', '')} |" if args.xla else ""))
   print("RESULT " + json.dumps({"trees": trees, "warmup": WARMUP, "rows": rows}))
 
 
