@@ -1,4 +1,6 @@
-"""Loads a pushed model (TF Serving layout) and calls its raw-string `serving_default` signature."""
+"""Loads a pushed model (TF Serving layout) and calls its raw-string `serving_default` signature,
+the way TF Serving does: restored into a session (components/serving_check/sessions.py), so that
+`textzoo predict` and `textzoo score` re-read a figure through the real consumer's loader."""
 from __future__ import annotations
 
 import logging
@@ -6,9 +8,8 @@ import os
 import time
 
 import numpy as np
-import tensorflow as tf
 # A model whose transform graph has subword ids holds tensorflow_text ops (WordPiece): registered
-# here, before tf.saved_model.load.
+# here, before any load (generate, translate and lm_score load through resolve_version_dir).
 import tensorflow_text  # noqa: F401
 
 
@@ -25,13 +26,12 @@ def resolve_version_dir(model_dir: str) -> str:
 class ServedModel:
 
   def __init__(self, path: str):
+    from components.serving_check import sessions  # pylint: disable=import-outside-toplevel
     self.path = resolve_version_dir(path)
-    self._loaded = tf.saved_model.load(self.path)
-    self._fn = self._loaded.signatures["serving_default"]
+    self._session = sessions.SessionModel(self.path)
 
   def predict(self, texts) -> dict[str, np.ndarray]:
-    outputs = self._fn(text=tf.constant(list(texts), tf.string))
-    return {k: v.numpy() for k, v in outputs.items()}
+    return self._session.run("serving_default", {"text": np.array(list(texts), dtype=object)})
 
 
 def load(path: str) -> ServedModel:
