@@ -97,8 +97,8 @@ def steps_per_execution(configured: int, strategy) -> int:
 class LengthBuckets:
   """Batches of examples of similar length, by the count of non-zero ids in `feature` (0 is the
   padding, at the end), each cut to its bucket's upper bound: a batch is as wide as the longest
-  row its bucket may hold, so the model sees BUCKETS + 1 widths (XLA compiles one program per
-  width). The bounds are equal steps of the padded length."""
+  row its bucket may hold, so the train step sees BUCKETS + 1 shapes, not one per batch. The
+  bounds are equal steps of the padded length."""
   feature: str
   padded_length: int
 
@@ -140,8 +140,8 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
   cache: the parsed examples are kept in memory after the first pass (parsing the records again
   costs more than a bag-of-words training step), then shuffled (seeded, a new order each epoch),
   batched and featurised; otherwise tfxio shuffles and batches the records it reads.
-  buckets: given, examples of similar length are batched together (tf.data bucketing) so that
-  `featurize` can cut each batch to its longest row.
+  buckets: given, only its feature is kept and examples of similar length are batched together
+  (tf.data bucketing), so that `featurize` can cut each batch short (LengthBuckets.cut).
   drop_remainder: Keras 3 under MirroredStrategy with more than one replica fails on a final
   batch that splits unevenly across replicas, so that batch (< one global batch; with buckets,
   each bucket's) is dropped.
@@ -153,7 +153,7 @@ def dataset(fn_args, files, tf_transform_output, batch_size: int,
       drop_final_batch=drop_remainder and not per_example)
   ds = fn_args.data_accessor.tf_dataset_factory(
       files, options, tf_transform_output.transformed_metadata.schema)
-  if per_example:  # the parsed examples; featurised per batch below (a dense vector would not fit)
+  if per_example:  # the parsed examples; featurised per batch below
     ds = ds.unbatch()
     if buckets is not None:
       ds = ds.map(buckets.select)

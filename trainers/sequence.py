@@ -10,8 +10,8 @@ Batches cut short: when the padding is masked all through the model (a body that
 `masks_padding`, with mask_zero and a learned or GloVe embedding), examples of similar length are
 batched together and each batch is cut to the widest length of its bucket
 (common.LengthBuckets), which gives the same outputs as the padded batch in a fraction of the
-steps. The model takes any length up to
-sequence_length; the served model is fed the Transform's padded ids as before.
+steps. The model takes any length up to sequence_length; the served model is fed the Transform's
+padded ids as before.
 
 Embeddings (`embedding` in the model config):
   onehot   the ids standing for their one-hot vectors (OneHotIds), for rnn_classifier, whose
@@ -28,7 +28,6 @@ from typing import Callable, Literal, NamedTuple, Optional
 
 import keras
 import numpy as np
-import tensorflow as tf
 from pydantic import Field, model_validator
 
 from components import contract
