@@ -18,6 +18,7 @@ from tfx.components.trainer import fn_args_utils
 from tfx.types import artifact_utils, standard_artifacts
 
 from components import preprocessing
+from components.serving_check import sessions as sessions_lib
 from pipeline import config, serving_client
 from tests import fixtures, serving_checks
 from trainers import hub_classifier
@@ -117,10 +118,11 @@ def test_export_serves_raw_strings_like_the_keras_model(run):
   np.testing.assert_allclose(probabilities, expected, rtol=1e-5, atol=1e-6)
   examples = [tf.train.Example(features=tf.train.Features(feature={"text": tf.train.Feature(
       bytes_list=tf.train.BytesList(value=[t.encode()]))})).SerializeToString() for t in TEXTS]
-  from_examples = served._loaded.signatures["from_examples"](  # pylint: disable=protected-access
-      examples=tf.constant(examples))["probabilities"].numpy()
+  # predict() reads through TF Serving's session-based loader; tf.saved_model.load agrees.
+  from_examples = sessions_lib.Tf2Model(served.path).run(
+      "from_examples", {"examples": np.array(examples, dtype=object)})["probabilities"]
   np.testing.assert_allclose(from_examples, probabilities, rtol=1e-6)
-  # In TF Serving's session-based loader too, with the encoder's (fine-tuned) variables.
+  # Both signatures in the session loader, with the encoder's (fine-tuned) variables.
   sessions = serving_checks.session_outputs(fn_args.serving_model_dir, {
       "serving_default": {"text": TEXTS}, "from_examples": {"examples": examples}})
   for outputs in sessions.values():
