@@ -14,7 +14,7 @@ import tensorflow_transform as tft
 from tests import serving_checks
 from tests.data.reviews import REVIEWS
 from tests.fixtures import trainer_fn_args, transform_samples
-from trainers import rnn_classifier, sequence, transformer_classifier
+from trainers import conv1d_classifier, rnn_classifier, sequence, transformer_classifier
 
 LENGTH = 16
 MODELS = {
@@ -23,9 +23,10 @@ MODELS = {
     "bilstm_masked": ("rnn_classifier", {"embedding_dim": 8, "units": 4}),
     "gru": ("rnn_classifier", {"embedding_dim": 8, "units": 4, "cell": "gru",
                                "bidirectional": False}),
-    "stacked_bilstm": ("rnn_classifier", {"embedding_dim": 8, "units": 4, "layers": 2}),
+    "stacked_bilstm": ("rnn_classifier", {"embedding_dim": 8, "units": [6, 3], "head_units": 5,
+                                          "optimizer": "adam"}),
     "conv1d": ("conv1d_classifier", {"embedding_dim": 8, "units": 8, "kernel_size": 3,
-                                     "mask_zero": False}),
+                                     "mask_zero": False, "pooling": "average"}),
     "transformer": ("transformer_classifier", {"embedding_dim": 8, "hidden_units": 8,
                                                "num_heads": 2}),
 }
@@ -58,6 +59,43 @@ def test_onehot_embedding_feeds_one_hot_vectors():
                                vocab_size=10, sequence_length=4)
   lstm = next(l for l in model.layers if isinstance(l, keras.layers.Bidirectional))
   assert lstm.forward_layer.cell.kernel.shape[0] == 10  # the one-hot width, no embedding
+
+
+def test_units_list_gives_each_stacked_layer_its_width():
+  model = sequence.build_model(rnn_classifier.body,
+                               rnn_classifier.Params(embedding_dim=5, units=[6, 3]),
+                               vocab_size=10, sequence_length=4)
+  rnns = [l for l in model.layers if isinstance(l, keras.layers.Bidirectional)]
+  assert [r.forward_layer.units for r in rnns] == [6, 3]
+  assert rnns[0].forward_layer.return_sequences and not rnns[1].forward_layer.return_sequences
+  assert isinstance(model.optimizer, keras.optimizers.RMSprop)
+  head = sequence.build_model(rnn_classifier.body,
+                              rnn_classifier.Params(embedding_dim=5, units=2, head_units=7,
+                                                    optimizer="adam"), 10, 4)
+  assert [l.units for l in head.layers if isinstance(l, keras.layers.Dense)] == [7, 1]
+  assert isinstance(head.optimizer, keras.optimizers.Adam)
+  assert rnn_classifier.Params(units=4, layers=3).layer_units() == [4, 4, 4]
+  with pytest.raises(ValueError, match=r"units \[6, 3\] gives 2 layers, but layers is 3"):
+    rnn_classifier.Params(units=[6, 3], layers=3)
+  with pytest.raises(ValueError, match="units must be >= 1"):
+    rnn_classifier.Params(units=[])
+
+
+def test_conv1d_average_pooling_averages_over_positions():
+  ids = np.array([[5, 3, 7, 2, 1, 4]], dtype=np.int64)
+  outputs = {}
+  for pooling in ("max", "average"):
+    keras.utils.set_random_seed(1)
+    params = conv1d_classifier.Params(embedding_dim=4, units=3, kernel_size=2, mask_zero=False,
+                                      pooling=pooling)
+    model = sequence.build_model(conv1d_classifier.body, params, vocab_size=10, sequence_length=6)
+    pool = next(l for l in model.layers if isinstance(l, conv1d_classifier.POOLING[pooling]))
+    features = keras.Model(model.inputs, pool.output)(ids).numpy()
+    conv = keras.Model(model.inputs, pool.input)(ids).numpy()
+    outputs[pooling] = (features, conv)
+  np.testing.assert_allclose(outputs["max"][0], outputs["max"][1].max(axis=1), rtol=1e-6)
+  np.testing.assert_allclose(outputs["average"][0], outputs["average"][1].mean(axis=1),
+                             rtol=1e-6)
 
 
 def test_glove_embedding_without_matrix_is_a_clear_error():

@@ -1,6 +1,7 @@
 """1-D convolutional text classifier (seed 004): embedded ids -> Conv1D(units, kernel_size, relu)
--> global max pooling. Padding positions are convolved like words (Conv1D takes no mask), so the
-embedding's mask_zero is best left off for this model."""
+-> global max pooling (DLwP) or global average pooling (seed 004's subword model). Padding
+positions are convolved like words (Conv1D takes no mask), so the embedding's mask_zero is best
+left off for this model."""
 from __future__ import annotations
 
 from typing import Literal
@@ -17,11 +18,16 @@ class Params(sequence.Params):
       "rnn_classifier's")
   units: int = Field(128, ge=1, description="filters")
   kernel_size: int = Field(5, ge=1)
+  pooling: Literal["max", "average"] = Field("max", description="global pooling over positions")
 
 
 def body(x, config):
   x = keras.layers.Conv1D(config.units, config.kernel_size, activation="relu")(x)
-  return keras.layers.GlobalMaxPooling1D()(x)
+  pool = POOLING[config.pooling]
+  return pool()(x)
+
+
+POOLING = {"max": keras.layers.GlobalMaxPooling1D, "average": keras.layers.GlobalAveragePooling1D}
 
 
 def run_fn(fn_args) -> keras.Model:

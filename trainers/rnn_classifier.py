@@ -1,39 +1,56 @@
 """Recurrent text classifiers (DLwP ch. 11, seeds 002/004): embedded ids -> [Bi]LSTM or GRU.
 
 `cell` lstm | gru, `units` per direction, `bidirectional`, `layers` (all but the last return
-sequences: the stacked BiLSTM). The embedding and the head are trainers.sequence's. The layers
+sequences: the stacked BiLSTM); `units` as a list gives each stacked layer its own width (seed
+004's BiLSTM 64 -> 32). The embedding and the head are trainers.sequence's. The layers
 are trainers.recurrent's: Keras' LSTM and GRU with the input projection out of the time loop, and
 for one-hot input (`embedding: onehot`, DLwP's first BiLSTM) the rows of the input kernel
 gathered by id in place of a [batch, 20 002] one-hot vector per step.
 """
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Union
 
 import keras
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from trainers import families, recurrent, sequence
 
 
 class Params(sequence.Params):
   cell: Literal["lstm", "gru"] = "lstm"
-  units: int = Field(128, ge=1, description="per direction")
+  units: Union[int, list[int]] = Field(128, description="per direction; a list: one per "
+                                       "stacked layer, first to last")
   bidirectional: bool = True
-  layers: int = Field(1, ge=1, description="stacked recurrent layers")
+  layers: int = Field(1, ge=1, description="stacked recurrent layers (a list of units sets it)")
+
+  @model_validator(mode="after")
+  def _units_per_layer(self):
+    widths = self.units if isinstance(self.units, list) else [self.units]
+    if not widths or min(widths) < 1:
+      raise ValueError(f"units must be >= 1 (a number, or a non-empty list); got {self.units}")
+    if isinstance(self.units, list) and self.layers not in (1, len(widths)):
+      raise ValueError(f"units {self.units} gives {len(widths)} layers, but layers is "
+                       f"{self.layers}; leave layers out")
+    return self
+
+  def layer_units(self) -> list[int]:
+    if isinstance(self.units, list):
+      return list(self.units)
+    return [self.units] * self.layers
 
 
-def recurrent_layer(config, x, last: bool):
+def recurrent_layer(config, x, units: int, last: bool):
   depth = x.depth if isinstance(x, sequence.OneHotIds) else 0
-  layer = recurrent.ProjectedRNN(config.units, config.cell, depth=depth,
-                                 return_sequences=not last)
+  layer = recurrent.ProjectedRNN(units, config.cell, depth=depth, return_sequences=not last)
   layer = keras.layers.Bidirectional(layer) if config.bidirectional else layer
   return layer(x.ids if depth else x)
 
 
 def body(x, config):
-  for i in range(config.layers):
-    x = recurrent_layer(config, x, last=i == config.layers - 1)
+  widths = config.layer_units()
+  for i, units in enumerate(widths):
+    x = recurrent_layer(config, x, units, last=i == len(widths) - 1)
   return x
 
 

@@ -2,9 +2,10 @@
 
 A model module (rnn_classifier, conv1d_classifier, transformer_classifier) supplies only its body,
 `body(embedded, config) -> [batch, features]`, and its Params (a subclass of this module's, with
-the body's own keys); this module puts the embedding in front and the
-Dropout -> Dense(1, sigmoid) head behind, compiles it (rmsprop, binary cross-entropy, as DLwP),
-trains it under the configured strategy and exports it with raw text in.
+the body's own keys); this module puts the embedding in front and the head behind
+([Dense(head_units, relu), as seed 004] -> Dropout -> Dense(1, sigmoid)), compiles it (rmsprop as
+DLwP, or adam as seed 004; binary cross-entropy), trains it under the configured strategy and
+exports it with raw text in.
 
 Batches cut short: when the padding is masked all through the model (a body that masks,
 `masks_padding`, with mask_zero and a learned or GloVe embedding), examples of similar length are
@@ -45,6 +46,9 @@ class Params(common.ClassifierParams):
   embedding_dim: int = Field(16, ge=1, description="learned embedding width")
   mask_zero: bool = Field(True, description="mask the padding")
   dropout: float = Field(0.5, ge=0, lt=1, description="before the output layer")
+  head_units: int = Field(0, ge=0, description="a Dense relu layer of this width before the "
+                          "output (0: none)")
+  optimizer: Literal["rmsprop", "adam"] = "rmsprop"
 
   @model_validator(mode="after")
   def _glove_has_word_rows(self):
@@ -117,14 +121,19 @@ def build_model(body: Callable, config: Params, vocab_size: int,
                 sequence_length: int) -> keras.Model:
   ids = keras.Input(shape=(sequence_length,), dtype="int64", name=config.sequence_feature)
   x = body(embed(ids, config, vocab_size), config)
+  if config.head_units:
+    x = keras.layers.Dense(config.head_units, activation="relu")(x)
   x = keras.layers.Dropout(config.dropout)(x)
   outputs = keras.layers.Dense(1, activation="sigmoid")(x)
   model = keras.Model(ids, outputs)
   # Batches cut short (common.LengthBuckets) are narrower than the Input.
   model.input_spec = keras.InputSpec(shape=(None, None))
-  model.compile(optimizer=keras.optimizers.RMSprop(config.learning_rate),
+  model.compile(optimizer=OPTIMIZERS[config.optimizer](config.learning_rate),
                 loss="binary_crossentropy", metrics=["accuracy"])
   return model
+
+
+OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 
 
 def trims_batches(config: Params, masks_padding: bool) -> bool:
