@@ -21,13 +21,12 @@ class Params(sequence.Params):
   pooling: Literal["max", "average"] = Field("max", description="global pooling over positions")
 
 
+POOLING = {"max": keras.layers.GlobalMaxPooling1D, "average": keras.layers.GlobalAveragePooling1D}
+
+
 def body(x, config):
   x = keras.layers.Conv1D(config.units, config.kernel_size, activation="relu")(x)
-  pool = POOLING[config.pooling]
-  return pool()(x)
-
-
-POOLING = {"max": keras.layers.GlobalMaxPooling1D, "average": keras.layers.GlobalAveragePooling1D}
+  return POOLING[config.pooling]()(x)
 
 
 def run_fn(fn_args) -> keras.Model:

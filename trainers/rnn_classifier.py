@@ -35,9 +35,7 @@ class Params(sequence.Params):
     return self
 
   def layer_units(self) -> list[int]:
-    if isinstance(self.units, list):
-      return list(self.units)
-    return [self.units] * self.layers
+    return list(self.units) if isinstance(self.units, list) else [self.units] * self.layers
 
 
 def recurrent_layer(config, x, units: int, last: bool):

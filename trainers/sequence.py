@@ -128,12 +128,11 @@ def build_model(body: Callable, config: Params, vocab_size: int,
   model = keras.Model(ids, outputs)
   # Batches cut short (common.LengthBuckets) are narrower than the Input.
   model.input_spec = keras.InputSpec(shape=(None, None))
-  model.compile(optimizer=OPTIMIZERS[config.optimizer](config.learning_rate),
+  optimizer = keras.optimizers.get({"class_name": config.optimizer,
+                                    "config": {"learning_rate": config.learning_rate}})
+  model.compile(optimizer=optimizer,
                 loss="binary_crossentropy", metrics=["accuracy"])
   return model
-
-
-OPTIMIZERS = {"rmsprop": keras.optimizers.RMSprop, "adam": keras.optimizers.Adam}
 
 
 def trims_batches(config: Params, masks_padding: bool) -> bool:
