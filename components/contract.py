@@ -13,6 +13,11 @@ UNIGRAM_VOCAB = "unigram"
 BIGRAM_VOCAB = "bigram"
 NB_VOCAB = "nb_ngrams"     # the NB-weighted feature's n-grams (components.preprocessing.nb_features)
 SUBWORD_VOCAB = "subword"  # WordPiece (components.subword): holds its reserved tokens itself
+# A string label (a generic corpus) becomes its index in this vocabulary (most frequent class
+# first); the built-in corpora's 0/1 int labels have none, and their models stay binary.
+LABEL_VOCAB = "label"
+# The served classifier's signature that gives TFMA such a label's id (trainers.serving).
+TRANSFORM_SIGNATURE = "transform_features"
 
 # Bag-of-words ids (unigram_ids, bigram_ids, ...) are vocabulary indices, with this many OOV
 # buckets after them (no padding: the features are sparse).
@@ -27,3 +32,10 @@ def bow_input_size(tf_transform_output, vocabulary: str) -> int:
 def id_vocabulary_size(tf_transform_output, vocabulary: str) -> int:
   """The ids a word-id feature over `vocabulary` can hold (reserved ids included)."""
   return tf_transform_output.vocabulary_size_by_name(vocabulary) + RESERVED_IDS
+
+
+def class_names(tf_transform_output) -> list[str] | None:
+  """The label vocabulary's class names in id order, or None for a binary 0/1 label."""
+  if tf_transform_output.vocabulary_file_by_name(LABEL_VOCAB) is None:
+    return None
+  return [n.decode("utf-8") for n in tf_transform_output.vocabulary_by_name(LABEL_VOCAB)]

@@ -35,7 +35,7 @@ import tensorflow_transform as tft
 
 from components import subword
 from components.contract import (BIGRAM_VOCAB, BOW_OOV_BUCKETS, NB_VOCAB, OOV_ID, PAD_ID,
-                                 RESERVED_IDS, SUBWORD_VOCAB, UNIGRAM_VOCAB)
+                                 RESERVED_IDS, SUBWORD_VOCAB, UNIGRAM_VOCAB, LABEL_VOCAB)
 DEFAULT_TOP_K = 20000
 # Keras TextVectorization's default standardize ("lower_and_strip_punctuation").
 KERAS_STRIP_REGEX = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
@@ -95,7 +95,7 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
       "bigram_ids": bigram_ids,
       "bigram_tfidf_ids": tfidf_ids,
       "bigram_tfidf_weights": tfidf_weights,
-      "label": tf.reshape(inputs["label"], [-1]),
+      "label": label_ids(inputs["label"]),
   }
   if config.get("nb_top_k"):
     outputs.update(nb_features(tokens, inputs["label"], int(config["nb_top_k"]),
@@ -114,6 +114,15 @@ def preprocessing_fn(inputs: dict[str, Any], custom_config: Optional[dict] = Non
     outputs["text"] = tf.strings.regex_replace(tf.reshape(inputs["text"], [-1]),
                                                HTML_BREAK_REGEX, " ")
   return outputs
+
+
+def label_ids(label: tf.Tensor) -> tf.Tensor:
+  """[batch] label ids: a string label (a generic corpus) through the label vocabulary, a 0/1
+  int label as it is."""
+  label = tf.reshape(label, [-1])
+  if label.dtype != tf.string:
+    return label
+  return tft.compute_and_apply_vocabulary(label, vocab_filename=LABEL_VOCAB)
 
 
 def word_sequence(tokens: tf.SparseTensor, vocab, length: int) -> tf.Tensor:

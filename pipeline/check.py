@@ -48,7 +48,7 @@ def check(cfg: RunConfig, data_dir: Path) -> Plan:
   """Raises ConfigError or corpora.CorpusError naming what is wrong; else the run's plan."""
   from pipeline import pipeline  # pylint: disable=import-outside-toplevel
   data_dir = Path(data_dir)
-  inputs = [(f"corpus {cfg.corpus}", str(p))
+  inputs = [(f"corpus {cfg.corpus_name}", str(p))
             for p in corpora.ensure_corpus(cfg.corpus, data_dir, verify=cfg.verify_checksums)]
   if any(pipeline.uses_glove(m) for m in cfg.models):
     inputs.append(_glove_input(cfg, data_dir))

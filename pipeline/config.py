@@ -156,9 +156,34 @@ class ModelConfig:
 MODEL_KEYS = ("name", "trainer", "seed_figure")  # the keys of every model entry
 
 
+class GenericCorpusConfig(_Section):
+  """`corpus: {format: csv, path: data/tickets.csv, text: body, label: team}`: the user's own
+  files (components/sentence_example_gen/sources.py has the formats and what each reads)."""
+  format: Literal[tuple(corpora.GENERIC_FORMATS)] = Field(
+      description="csv, tsv (a header line), jsonl (one object a line), class_folders "
+      "(<root>/[<split>/]<class>/*.txt: a folder, .tar.gz or .zip)")
+  path: str = Field(description="the file (a glob: several; train/test in the names give the "
+                    "splits) or folder, relative to the data dir unless absolute")
+  text: str = Field("text", description="the text's column or key (csv, tsv, jsonl)")
+  label: str = Field("label", description="the label's column or key (csv, tsv, jsonl)")
+  labels: Optional[list[str]] = Field(None, description="the full label list: any other label "
+                                      "is an error (null: the labels of the data)")
+  task: Optional[str] = Field(None, description="the task (null: the format's)")
+
+  @pydantic.model_validator(mode="after")
+  def _format_task(self):
+    implied = corpora.GENERIC_FORMATS[self.format]
+    if self.task not in (None, implied):
+      raise ValueError(f"format {self.format} is read for task {implied}, not {self.task}")
+    if self.labels is not None and len(set(self.labels)) < 2:
+      raise ValueError(f"labels must list at least 2 distinct labels, got {self.labels}")
+    return self
+
+
 class RunConfig(_Section):
-  corpus: str = Field("imdb", description="a training corpus of pipeline.corpora; it picks the "
-                      "task")
+  corpus: str | GenericCorpusConfig = Field(
+      "imdb", description="a training corpus of pipeline.corpora (it picks the task), or your "
+      "own files: a mapping (see the `corpus` mapping below)")
   pipeline_name: str = "textzoo-imdb"
   output_dir: str = Field("runs/default", description="pipeline root, metadata and serving dir "
                           "live here")
@@ -210,8 +235,16 @@ class RunConfig(_Section):
     return value
 
   @property
+  def corpus_entry(self) -> corpora.Corpus:
+    return corpora.corpus_of(self.corpus)
+
+  @property
+  def corpus_name(self) -> str:
+    return self.corpus_entry.name
+
+  @property
   def task(self) -> str:
-    return corpora.get_corpus(self.corpus).task
+    return self.corpus_entry.task
 
   @property
   def pipeline_root(self) -> str:
@@ -361,7 +394,8 @@ def _model(cfg: RunConfig, data: Any, where: str) -> ModelConfig:
   name = entry.pop("name")
   trainer = entry.pop("trainer", task.default_family)
   seed_figure = entry.pop("seed_figure", None)
-  _choice(trainer, families.of_task(task.name), f"model trainer for corpus {cfg.corpus}", where)
+  _choice(trainer, families.of_task(task.name), f"model trainer for corpus {cfg.corpus_name}",
+          where)
   family = families.get(trainer)
   gate_keys = list(task.gate.model_fields)
   valid = sorted([*MODEL_KEYS, *gate_keys, *family.params.user_keys()])
@@ -397,7 +431,8 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   sections["beam"] = _validate(BeamConfig, beam, f"{where}: beam",
                                valid_keys=BeamConfig.model_fields).model_copy(update=profiles)
   cfg = _validate(RunConfig, data, where).model_copy(update=sections)
-  _choice(cfg.corpus, corpora.training_corpora(), "corpus", where)
+  if isinstance(cfg.corpus, str):
+    _choice(cfg.corpus, corpora.training_corpora(), "corpus", where)
   _check_beam_profile(cfg.beam, where)
   from pipeline import tasks  # pylint: disable=import-outside-toplevel
   problem = tasks.get(cfg.task).check(cfg)

@@ -10,6 +10,7 @@ place, so a file under its canonical name is always complete and verified.
 from __future__ import annotations
 
 import dataclasses
+import glob
 import hashlib
 import logging
 import os
@@ -99,6 +100,34 @@ class CorpusError(RuntimeError):
   """A corpus file is missing, unreachable or not what its checksum says."""
 
 
+# A run config's `corpus:` may be a mapping instead of a name: the user's own files in a generic
+# format (components/sentence_example_gen/sources.py), read by the format's task's `generic`
+# reader. Format -> the task it implies.
+GENERIC_FORMATS = {"csv": "classification", "tsv": "classification", "jsonl": "classification",
+                   "class_folders": "classification"}
+GENERIC_READER = "generic"
+
+
+def generic(spec: Mapping) -> Corpus:
+  """The corpus of a `corpus: {format: ..., path: ...}` mapping (validated by pipeline.config):
+  no registered files (a local path needs no checksum); its settings are the mapping."""
+  spec = spec.model_dump() if hasattr(spec, "model_dump") else dict(spec)
+  settings = {k: v for k, v in spec.items() if v is not None and k != "task"}
+  return Corpus(f"{spec['format']}:{spec['path']}", f"{spec['format']} file(s) {spec['path']}",
+                (), GENERIC_FORMATS[spec["format"]], GENERIC_READER, settings)
+
+
+def generic_path(corpus: Corpus, data_dir: Path) -> Path:
+  """A generic corpus's path: absolute as given, else relative to the data directory."""
+  path = Path(os.path.expanduser(corpus.settings["path"]))
+  return path if path.is_absolute() else Path(data_dir) / path
+
+
+def corpus_of(value) -> Corpus:
+  """A run config's corpus: a registered name, or a generic corpus mapping."""
+  return get_corpus(value) if isinstance(value, str) else generic(value)
+
+
 def register(corpus: Corpus) -> Corpus:
   REGISTRY[corpus.name] = corpus
   return corpus
@@ -129,9 +158,17 @@ def sha256_of(path: Path) -> str:
   return digest.hexdigest()
 
 
-def ensure_corpus(name: str, data_dir: Path, verify: bool = True) -> list[Path]:
-  """Returns the paths of the corpus files in data_dir, downloading missing ones."""
-  return [ensure_file(f, data_dir, verify) for f in get_corpus(name).files]
+def ensure_corpus(name, data_dir: Path, verify: bool = True) -> list[Path]:
+  """Returns the paths of the corpus files in data_dir, downloading missing ones (a generic
+  corpus: the files its path matches; none is an error naming the path)."""
+  corpus = corpus_of(name)
+  if corpus.reader == GENERIC_READER:
+    pattern = generic_path(corpus, data_dir)
+    found = sorted(Path(p) for p in glob.glob(str(pattern)))
+    if not found:
+      raise CorpusError(f"corpus {corpus.name}: {pattern} does not exist")
+    return found
+  return [ensure_file(f, data_dir, verify) for f in corpus.files]
 
 
 def ensure_file(spec: CorpusFile, data_dir: Path, verify: bool = True) -> Path:

@@ -44,7 +44,7 @@ def airflow_dag(cfg: config_lib.RunConfig, data_dir: str):
   start = dt.date.fromisoformat(cfg.airflow.start_date)
   dag_config = {"schedule": cfg.airflow.schedule, "catchup": False, "max_active_runs": 1,
                 "start_date": pendulum.datetime(start.year, start.month, start.day, tz="UTC"),
-                "tags": ["textzoo", cfg.corpus]}
+                "tags": ["textzoo", cfg.corpus_name]}
   runner = airflow_dag_runner.AirflowDagRunner(
       airflow_dag_runner.AirflowPipelineConfig(airflow_dag_config=dag_config))
   return runner.run(create_pipeline(cfg, data_dir))

@@ -69,7 +69,7 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
   """The one pipeline every runner gets: LocalDagRunner (pipeline.runner), AirflowDagRunner
   (infra/airflow) and KubeflowV2DagRunner (pipeline.orchestrators)."""
   task = tasks.get(cfg.task)
-  example_gen = task.example_gen(cfg, corpora.get_corpus(cfg.corpus), str(data_dir))
+  example_gen = task.example_gen(cfg, cfg.corpus_entry, str(data_dir))
   statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema_gen = tfx.components.SchemaGen(statistics=statistics_gen.outputs["statistics"],
                                         infer_feature_shape=True)
@@ -109,7 +109,7 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
     evaluator = tfx.components.Evaluator(
         examples=inputs.eval, model=trainer.outputs["model"],
         baseline_model=baseline.outputs["model"], example_splits=["test"],
-        eval_config=task.eval_config(model.gate)).with_id(_id("Evaluator", model))
+        eval_config=task.run_eval_config(cfg, model.gate, str(data_dir))).with_id(_id("Evaluator", model))
     serving_check = ServingCheck(
         model=trainer.outputs["model"], examples=example_gen.outputs["examples"],
         text_feature=task.serving_text_feature).with_id(_id("ServingCheck", model))

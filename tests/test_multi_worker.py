@@ -155,7 +155,7 @@ def test_char_rnn_trains_on_two_workers_with_the_same_weights(tmp_path):
                   "units": 16}]})
   # The pipeline's own components up to the windows (a TFX pipeline cannot be cut short).
   task = tasks.get(cfg.task)
-  example_gen = task.example_gen(cfg, corpora.get_corpus(cfg.corpus), str(data_dir))
+  example_gen = task.example_gen(cfg, cfg.corpus_entry, str(data_dir))
   statistics = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
   schema = tfx.components.SchemaGen(statistics=statistics.outputs["statistics"],
                                     infer_feature_shape=True)

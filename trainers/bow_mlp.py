@@ -1,4 +1,5 @@
-"""Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid.
+"""Bag-of-words MLP (DLwP ch. 11): multi-hot or tf-idf vector -> Dense 16 relu -> Dropout -> sigmoid
+(a softmax over the classes for a multi-class label, common.classifier_output).
 
 On one replica the vector is a tf.SparseTensor (trainers.features), so the first Dense layer
 multiplies only a review's non-zero entries; on more it is dense (Keras 3 cannot split a sparse
@@ -12,6 +13,7 @@ from typing import Literal, Optional
 import keras
 from pydantic import Field
 
+from components import contract
 from trainers import common, families, features
 
 
@@ -28,18 +30,20 @@ class Params(common.ClassifierParams):
 
 def build_model(input_size: int, hidden_units: int = 16, dropout: float = 0.5,
                 learning_rate: float = 0.001, l2: float = 0.0, sparse: bool = True,
-                steps_per_execution: int = 1) -> keras.Model:
-  """sparse=False: a dense input (the seed notebook's TextVectorization output, bench/)."""
+                steps_per_execution: int = 1, classes: Optional[list] = None) -> keras.Model:
+  """sparse=False: a dense input (the seed notebook's TextVectorization output, bench/).
+  classes: the label vocabulary's class names (None: a binary 0/1 label)."""
   inputs = keras.Input(shape=(input_size,), sparse=sparse, name="bag_of_words")
   regularizer = keras.regularizers.L2(l2) if l2 else None
   if hidden_units:
     x = keras.layers.Dense(hidden_units, activation="relu", kernel_regularizer=regularizer)(inputs)
     x = keras.layers.Dropout(dropout)(x)
-    outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+    outputs = common.classifier_output(x, classes)
   else:
-    outputs = keras.layers.Dense(1, activation="sigmoid", kernel_regularizer=regularizer)(inputs)
+    outputs = common.classifier_output(inputs, classes, kernel_regularizer=regularizer)
   model = keras.Model(inputs, outputs)
-  model.compile(optimizer=keras.optimizers.RMSprop(learning_rate), loss="binary_crossentropy",
+  model.compile(optimizer=keras.optimizers.RMSprop(learning_rate),
+                loss=common.classifier_loss(classes),
                 metrics=["accuracy"], steps_per_execution=steps_per_execution)
   return model
 
@@ -55,7 +59,8 @@ def run_fn(fn_args) -> keras.Model:
   with strategy.scope():
     model = build_model(size, config.hidden_units, config.dropout, config.learning_rate,
                         config.l2, sparse, common.steps_per_execution(
-                            config.steps_per_execution, strategy))
+                            config.steps_per_execution, strategy),
+                        contract.class_names(tft_output))
   common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model
@@ -64,6 +69,9 @@ def run_fn(fn_args) -> keras.Model:
 def check_run(params: Params, run) -> Optional[str]:
   if params.feature == "bigram_nb" and not run.nb_top_k:
     return "reads bigram_nb; set nb_top_k (> 0), the size of its n-gram vocabulary"
+  if params.feature == "bigram_nb" and not isinstance(run.corpus, str):
+    return ("reads bigram_nb, whose log-count ratios are of a binary 0/1 label; a corpus "
+            "mapping's labels are classes: use another feature")
   return None
 
 

@@ -15,6 +15,7 @@ import tensorflow_transform as tft
 from pydantic import Field
 from tfx_bsl.public import tfxio
 
+from components import contract
 from trainers import serving, strategy as strategy_lib
 
 LABEL_KEY = "label"
@@ -296,10 +297,24 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
       and "chief" not in resolver.cluster_spec().as_dict())
 
 
+def classifier_output(x, classes: Optional[list], **dense_kwargs):
+  """The classifier families' output layer: one sigmoid unit for a binary 0/1 label, else a
+  softmax over the label vocabulary's classes (components.contract.class_names)."""
+  if classes is None:
+    return keras.layers.Dense(1, activation="sigmoid", **dense_kwargs)(x)
+  return keras.layers.Dense(len(classes), activation="softmax", **dense_kwargs)(x)
+
+
+def classifier_loss(classes: Optional[list]) -> str:
+  return "binary_crossentropy" if classes is None else "sparse_categorical_crossentropy"
+
+
 def export(strategy, model, tf_transform_output, featurize, serving_model_dir: str,
            output_name: str = "probabilities") -> None:
-  """Classifier export: raw text -> `output_name` (see trainers.serving)."""
-  module = serving.ServingModule(model, tf_transform_output, featurize, output_name)
+  """Classifier export: raw text -> `output_name`, and `classes` for a multi-class label (see
+  trainers.serving)."""
+  module = serving.ServingModule(model, tf_transform_output, featurize, output_name,
+                                 classes=contract.class_names(tf_transform_output))
   export_module(strategy, module, serving_model_dir, serving.signatures)
 
 

@@ -33,10 +33,13 @@ import tempfile
 import urllib.parse
 import urllib.request
 
+from typing import Optional
+
 import keras
 import tensorflow as tf
 from pydantic import Field
 
+from components import contract
 from trainers import common, families, keras_multi_worker
 
 TEXT_FEATURE = "text"  # components.preprocessing with custom_config keep_text
@@ -97,13 +100,14 @@ def featurize(transformed: dict) -> tf.Tensor:
 
 
 def build_model(handle: str, trainable: bool = False, hidden_units: int = 16,
-                learning_rate: float = 0.001) -> keras.Model:
+                learning_rate: float = 0.001, classes: Optional[list] = None) -> keras.Model:
   inputs = keras.Input(shape=(), dtype="string", name=TEXT_FEATURE)
   x = hub_encoder(handle, trainable)(inputs)
   x = keras.layers.Dense(hidden_units, activation="relu")(x)
-  outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+  outputs = common.classifier_output(x, classes)
   model = StringInputModel(inputs, outputs)
-  model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="binary_crossentropy",
+  model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                loss=common.classifier_loss(classes),
                 metrics=["accuracy"])
   return model
 
@@ -118,7 +122,7 @@ def run_fn(fn_args) -> keras.Model:
   train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
     model = build_model(config.hub_handle, config.hub_trainable, config.hidden_units,
-                        config.learning_rate)
+                        config.learning_rate, contract.class_names(tft_output))
   common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
   return model

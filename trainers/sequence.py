@@ -117,21 +117,20 @@ def embed(ids, config: Params, vocab_size: int):
       embeddings_initializer=keras.initializers.Constant(matrix), name="glove")(ids)
 
 
-def build_model(body: Callable, config: Params, vocab_size: int,
-                sequence_length: int) -> keras.Model:
+def build_model(body: Callable, config: Params, vocab_size: int, sequence_length: int,
+                classes: Optional[list] = None) -> keras.Model:
   ids = keras.Input(shape=(sequence_length,), dtype="int64", name=config.sequence_feature)
   x = body(embed(ids, config, vocab_size), config)
   if config.head_units:
     x = keras.layers.Dense(config.head_units, activation="relu")(x)
   x = keras.layers.Dropout(config.dropout)(x)
-  outputs = keras.layers.Dense(1, activation="sigmoid")(x)
+  outputs = common.classifier_output(x, classes)
   model = keras.Model(ids, outputs)
   # Batches cut short (common.LengthBuckets) are narrower than the Input.
   model.input_spec = keras.InputSpec(shape=(None, None))
   optimizer = keras.optimizers.get({"class_name": config.optimizer,
                                     "config": {"learning_rate": config.learning_rate}})
-  model.compile(optimizer=optimizer,
-                loss="binary_crossentropy", metrics=["accuracy"])
+  model.compile(optimizer=optimizer, loss=common.classifier_loss(classes), metrics=["accuracy"])
   return model
 
 
@@ -161,7 +160,7 @@ def run(fn_args, body: Callable, params_class: type, masks_padding: bool) -> ker
     train, val = common.train_and_eval(fn_args, config, strategy, tft_output,
                                        lambda t: t[feature])
   with strategy.scope():
-    model = build_model(body, config, vocab_size, spec.shape[0])
+    model = build_model(body, config, vocab_size, spec.shape[0], contract.class_names(tft_output))
   model.summary(print_fn=logging.info)
   common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, lambda t: t[feature], fn_args.serving_model_dir)

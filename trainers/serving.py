@@ -26,6 +26,8 @@ import tensorflow as tf
 # fails on an unregistered op, and TFT's own try-import of tensorflow_text comes after its load.
 import tensorflow_text  # noqa: F401
 
+from components import contract
+
 TEXT_KEY = "text"
 LABEL_KEY = "label"
 
@@ -86,21 +88,37 @@ def hold_keras(module: tf.Module, **models: keras.Model) -> None:
 
 class ServingModule(tf.Module):
 
+  """classes (a multi-class label's names in id order): serving_default also returns `classes`,
+  [batch, classes] names beside the [batch, classes] probabilities (TF Serving's Classify
+  layout), and a `transform_features` signature gives TFMA the label's id
+  (ModelSpec.preprocessing_function_names)."""
+
   def __init__(self, model, tf_transform_output, featurize: Callable[[dict], tf.Tensor],
-               output_name: str = "probabilities"):
+               output_name: str = "probabilities", classes=None):
     super().__init__()
     hold_keras(self, model=model)
     self.tft_layer = tf_transform_output.transform_features_layer()
     self._raw_spec = tf_transform_output.raw_feature_spec()
     self._featurize = featurize
     self._output_name = output_name
+    self.class_names = None if classes is None else tf.constant(list(classes), tf.string)
 
   def _predict(self, raw: dict) -> dict:
     transformed = self.tft_layer(raw)
     outputs = self.model(self._featurize(transformed), training=False)
     if outputs.shape.rank == 2 and outputs.shape[-1] == 1:
       outputs = tf.reshape(outputs, [-1])
-    return {self._output_name: outputs}
+    if self.class_names is None:
+      return {self._output_name: outputs}
+    names = tf.tile(self.class_names[tf.newaxis], [tf.shape(outputs)[0], 1])
+    return {self._output_name: outputs, "classes": names}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  def transform_labels(self, examples):
+    """Serialized tf.Examples with their raw label -> {label: [batch] id} (for TFMA)."""
+    raw = tf.io.parse_example(examples, {TEXT_KEY: self._raw_spec[TEXT_KEY],
+                                         LABEL_KEY: self._raw_spec[LABEL_KEY]})
+    return {LABEL_KEY: tf.reshape(self.tft_layer(raw)[LABEL_KEY], [-1])}
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
   def serve_text(self, text):
@@ -115,8 +133,11 @@ class ServingModule(tf.Module):
 
 
 def signatures(module: ServingModule) -> dict:
-  return {"serving_default": module.serve_text.get_concrete_function(),
-          "from_examples": module.serve_examples.get_concrete_function()}
+  found = {"serving_default": module.serve_text.get_concrete_function(),
+           "from_examples": module.serve_examples.get_concrete_function()}
+  if module.class_names is not None:
+    found[contract.TRANSFORM_SIGNATURE] = module.transform_labels.get_concrete_function()
+  return found
 
 
 def export(module: tf.Module, serving_model_dir: str, signatures_fn=signatures) -> None:

@@ -1,6 +1,9 @@
-"""Beam executor for SentenceExampleGen: corpus zip -> tf.Examples in stratified train/eval/test.
+"""Beam executor for SentenceExampleGen: corpus zip or generic source (sources.py) -> tf.Examples
+in stratified train/eval/test.
 
-The split (per unique text, stratified by label, seeded):
+The split (per unique text, stratified by label, seeded); a generic source whose layout names
+splits (train/test files or folders) keeps them, and the steps below run within each layout split
+(layout_fractions: a layout without eval gets it cut from train):
   1. texts are normalised for comparison only (lowercase, whitespace runs -> one space, stripped);
      records with the same normalised text are one group, so exact duplicates always land in the
      same split (a per-line split puts copies on both sides and inflates test accuracy: the seed
@@ -11,8 +14,8 @@ The split (per unique text, stratified by label, seeded):
      whole, and the split depends only on the seed and the set of texts (not on file order,
      runner or machine). Every record of a group is kept (duplicates are not dropped).
 Counts (duplicates, conflicts, records per split and label) go to Beam Metrics counters in the
-`SentenceExampleGen` namespace and to one log line. Features: text (bytes), label (int64), what
-components/preprocessing.py reads from IMDB examples.
+`SentenceExampleGen` namespace and to one log line. Features: text (bytes), label (int64 for the
+built-in formats, bytes for a generic source), what components/preprocessing.py reads.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import collections
 import hashlib
 import logging
 import os
-from typing import Any, Dict, Iterable, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 import apache_beam as beam
 import tensorflow as tf
@@ -28,7 +31,7 @@ from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenE
 from tfx.types import standard_component_specs
 
 from components import routed_example_gen
-from components.sentence_example_gen import reader
+from components.sentence_example_gen import reader, sources
 
 SPLITS = routed_example_gen.SPLITS
 _NAMESPACE = "SentenceExampleGen"
@@ -46,12 +49,30 @@ def split_fractions(fractions: Sequence[float]) -> list[float]:
   return fractions
 
 
+GENERIC_FRACTIONS = (0.8, 0.1, 0.1)
+
+
 def params(exec_properties: Dict[str, Any]) -> dict:
   values = routed_example_gen.custom_params(exec_properties)
-  fmt = values.get("corpus_format", "uci_sentences")
-  fractions = values.get("split_fractions") or reader.get_format(fmt).split_fractions
-  return {"corpus_format": fmt, "split_fractions": split_fractions(fractions),
+  source = dict(values["source"]) if values.get("source") else None
+  fmt = "" if source else values.get("corpus_format", "uci_sentences")
+  default = reader.get_format(fmt).split_fractions if fmt else GENERIC_FRACTIONS
+  return {"corpus_format": fmt, "source": source,
+          "split_fractions": split_fractions(values.get("split_fractions") or default),
           "split_seed": int(values.get("split_seed", 42))}
+
+
+def layout_fractions(layout_split: str, layout_splits: Sequence[str],
+                     fractions: Sequence[float]) -> list[float]:
+  """The train/eval/test shares of the records a source's layout puts in layout_split ('' for
+  none: the configured fractions). A layout with train and test but no eval gives eval its
+  configured share of train + eval, cut from train."""
+  if not layout_split:
+    return list(fractions)
+  if layout_split == "train" and "eval" not in layout_splits:
+    held = fractions[1] / (fractions[0] + fractions[1])
+    return [1 - held, held, 0.0]
+  return [float(layout_split == s) for s in SPLITS]
 
 
 def _rank(seed: int, key: str) -> tuple[str, str]:
@@ -70,23 +91,32 @@ def cut(keys: Iterable[str], fractions: Sequence[float], seed: int) -> dict[str,
 
 
 def to_example(record: reader.Record) -> tf.train.Example:
+  """text, and label: int64 for the built-in formats (0/1), the label's text for a generic
+  source (the Transform gives it an id from its label vocabulary)."""
+  label = tf.train.Feature(bytes_list=tf.train.BytesList(value=[record.label.encode("utf-8")])) \
+      if isinstance(record.label, str) else \
+      tf.train.Feature(int64_list=tf.train.Int64List(value=[record.label]))
   return tf.train.Example(features=tf.train.Features(feature={
       "text": tf.train.Feature(bytes_list=tf.train.BytesList(value=[record.text.encode("utf-8")])),
-      "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[record.label]))}))
+      "label": label}))
 
 
 class _ReadZip(beam.DoFn):
-  """One zip -> its records (a zip is read by one worker; it is a few MB at most)."""
+  """One corpus zip, or a generic source -> its records (read by one worker: a few MB to a
+  few hundred)."""
 
-  def __init__(self, corpus_format: str):
-    self._format = corpus_format
+  def __init__(self, corpus_format: str, source: Optional[dict] = None):
+    self._format, self._source = corpus_format, source
     self._counters = {name: beam.metrics.Metrics.counter(_NAMESPACE, name)
                       for name in ("lines", "records", "skipped_empty", "skipped_blank",
                                    "non_utf8_lines", "c1_repaired_lines")}
 
   def process(self, zip_path: str):
     stats = reader.ReadStats()
-    yield from reader.iter_records(zip_path, self._format, stats)
+    if self._source:
+      yield from sources.iter_records(sources.from_settings(self._source), stats)
+    else:
+      yield from reader.iter_records(zip_path, self._format, stats)
     for name, value in (("lines", stats.lines), ("records", sum(stats.records.values())),
                         ("skipped_empty", len(stats.empty)), ("skipped_blank", len(stats.blank)),
                         ("non_utf8_lines", len(stats.non_utf8)),
@@ -105,34 +135,34 @@ class _ResolveText(beam.DoFn):
     self._conflict_lines = beam.metrics.Metrics.counter(_NAMESPACE, "conflicting_lines_dropped")
 
   def process(self, element):
-    key, records = element
+    key, records = element  # key: (layout split, normalised text)
     records = sorted(records, key=lambda r: (r.source, r.line))
     labels = collections.Counter(r.label for r in records)
     if len(labels) > 1:
       self._conflicts.inc()
       self._conflict_lines.inc(len(records))
-      logging.warning("%s: text %r has labels %s at %s; dropped", _NAMESPACE, key[:80],
+      logging.warning("%s: text %r has labels %s at %s; dropped", _NAMESPACE, key[1][:80],
                       dict(labels), [f"{r.source}:{r.line}" for r in records[:5]])
       yield beam.pvalue.TaggedOutput("conflict", len(records))
       return
     if len(records) > 1:
       self._dup_texts.inc()
       self._dup_lines.inc(len(records) - 1)
-    yield records[0].label, (key, records)
+    yield (records[0].split, records[0].label), (key[1], records)
 
 
 class _CutLabel(beam.DoFn):
-  """All groups of one label -> (split, record), and a summary of the label (tagged `summary`)."""
+  """All groups of one (layout split, label) -> (split, record), and a summary of the label
+  (tagged `summary`)."""
 
   def __init__(self, fractions: Sequence[float], seed: int):
     self._fractions, self._seed = list(fractions), seed
-    self._counters = {(s, l): beam.metrics.Metrics.counter(_NAMESPACE, f"{s}_label{l}")
-                      for s in SPLITS for l in (0, 1)}
 
-  def process(self, element):
-    label, groups = element
+  def process(self, element, layout_splits):
+    (layout_split, label), groups = element
     groups = list(groups)
-    splits = cut((k for k, _ in groups), self._fractions, self._seed)
+    splits = cut((k for k, _ in groups), layout_fractions(layout_split, layout_splits,
+                                                          self._fractions), self._seed)
     counts = collections.Counter()
     for key, records in groups:
       split = splits[key]
@@ -140,15 +170,28 @@ class _CutLabel(beam.DoFn):
       for record in records:
         yield split, record
     for split in SPLITS:
-      self._counters[(split, label)].inc(counts[split])
+      beam.metrics.Metrics.counter(_NAMESPACE, f"{split}_label{label}").inc(counts[split])
     yield beam.pvalue.TaggedOutput("summary", {
         "label": label, "texts": len(groups), "counts": dict(counts),
         "duplicate_texts": sum(len(r) > 1 for _, r in groups),
         "duplicate_extra_lines": sum(len(r) - 1 for _, r in groups)})
 
 
+def merge_summaries(summaries: list) -> list:
+  """One summary per label (a layout gives a label one summary per split it is in)."""
+  merged = {}
+  for s in summaries:
+    m = merged.setdefault(s["label"], {"label": s["label"], "texts": 0, "counts": {},
+                                       "duplicate_texts": 0, "duplicate_extra_lines": 0})
+    for key in ("texts", "duplicate_texts", "duplicate_extra_lines"):
+      m[key] += s[key]
+    for split, n in s["counts"].items():
+      m["counts"][split] = m["counts"].get(split, 0) + n
+  return [merged[k] for k in sorted(merged, key=str)]
+
+
 def log_summary(parts: list, zip_path: str) -> None:
-  summaries = sorted((p for p in parts if isinstance(p, dict)), key=lambda s: s["label"])
+  summaries = merge_summaries([p for p in parts if isinstance(p, dict)])
   conflicts = [p for p in parts if not isinstance(p, dict)]
   text = "; ".join(
       f"label {s['label']}: " + "/".join(str(s["counts"].get(x, 0)) for x in SPLITS)
@@ -162,10 +205,11 @@ def log_summary(parts: list, zip_path: str) -> None:
 
 
 @beam.ptransform_fn
-def _ReadRecords(pipeline: beam.Pipeline, zip_path: str, corpus_format: str):  # pylint: disable=invalid-name
+def _ReadRecords(pipeline: beam.Pipeline, zip_path: str, corpus_format: str,  # pylint: disable=invalid-name
+                 source: Optional[dict] = None):
   return (pipeline
           | "ZipPath" >> beam.Create([zip_path])
-          | "ReadZip" >> beam.ParDo(_ReadZip(corpus_format))
+          | "ReadZip" >> beam.ParDo(_ReadZip(corpus_format, source))
           | "Spread" >> beam.Reshuffle())
 
 
@@ -179,13 +223,19 @@ def _SplitRecords(records, fractions: Sequence[float], seed: int, zip_path: str)
   expectation rather than exactly, with no global ordering and no per-label shuffle.
   """
   resolved = (records
-              | "ByText" >> beam.Map(lambda r: (normalise(r.text), r))
+              | "ByText" >> beam.Map(lambda r: ((r.split, normalise(r.text)), r))
               | "GroupText" >> beam.GroupByKey()
-              | "Resolve" >> beam.ParDo(_ResolveText()).with_output_types(Tuple[int, Any])
+              | "Resolve" >> beam.ParDo(_ResolveText()).with_output_types(Tuple[Any, Any])
           .with_outputs("conflict", main="texts"))
+  layout_splits = (records
+                   | "LayoutSplit" >> beam.Map(lambda r: r.split)
+                   | "DistinctSplits" >> beam.Distinct()
+                   | "SplitList" >> beam.combiners.ToList())
   cuts = (resolved.texts
           | "GroupLabel" >> beam.GroupByKey()
-          | "Cut" >> beam.ParDo(_CutLabel(fractions, seed)).with_output_types(Tuple[str, Any])
+          | "Cut" >> beam.ParDo(_CutLabel(fractions, seed),
+                                beam.pvalue.AsSingleton(layout_splits))
+          .with_output_types(Tuple[str, Any])
           .with_outputs("summary", main="split"))
   _ = ((cuts.summary, resolved.conflict)
        | "SummaryParts" >> beam.Flatten()
@@ -201,8 +251,9 @@ def _SentencesToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any]
   """All records as tf.Examples, unsplit. The base class requires this hook; Executor overrides
   GenerateExamplesByBeam and splits itself."""
   zip_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
+  p = params(exec_properties)
   return (pipeline
-          | "Read" >> _ReadRecords(zip_path, params(exec_properties)["corpus_format"])
+          | "Read" >> _ReadRecords(zip_path, p["corpus_format"], p["source"])
           | "ToExample" >> beam.Map(to_example))
 
 
@@ -217,6 +268,6 @@ class Executor(BaseExampleGenExecutor):
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
     split = (pipeline
-             | "Read" >> _ReadRecords(zip_path, p["corpus_format"])
+             | "Read" >> _ReadRecords(zip_path, p["corpus_format"], p["source"])
              | "Split" >> _SplitRecords(p["split_fractions"], p["split_seed"], zip_path))
     return routed_example_gen.route(split, to_example)

@@ -70,8 +70,9 @@ class SentenceCorpusError(ValueError):
 class Record:
   source: str  # member name
   line: int    # 1-based line number within the member
-  label: int   # 0 | 1
+  label: int | str  # 0 | 1 for the built-in formats; a generic source's label text (sources.py)
   text: str
+  split: str = ""  # the split the source's own layout gives it ('' for none)
 
 
 @dataclasses.dataclass

@@ -1,13 +1,17 @@
-"""Text classification (IMDB, UCI sentences, sarcasm): word/n-gram features and word or subword
-ids from components.preprocessing; the Evaluator scores the raw test split through the exported
-model's from_examples signature (binary accuracy, AUC); blessed at accuracy_floor or above."""
+"""Text classification (IMDB, UCI sentences, sarcasm, and a user's own labelled texts): word/n-gram
+features and word or subword ids from components.preprocessing; the Evaluator scores the raw test
+split through the exported model's from_examples signature, blessed at accuracy_floor or above.
+A built-in corpus's 0/1 label: binary accuracy and AUC. A generic corpus's labels are classes
+(a TFT label vocabulary): accuracy, per-class precision and recall, macro F1."""
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 from pydantic import Field
 
-from pipeline import tasks
+from components import contract
+from pipeline import corpora, tasks
 
 
 class Gate(tasks.Gate):
@@ -27,6 +31,25 @@ def _labelled_sentences(cfg, data_dir: str, corpus_format: str):
                             split_fractions=cfg.split_fractions, split_seed=cfg.seed)
 
 
+def _generic(cfg, data_dir: str, **settings):
+  from components.sentence_example_gen.component import SentenceExampleGen  # pylint: disable=import-outside-toplevel
+  return SentenceExampleGen(input_base=data_dir, source=generic_source(cfg, data_dir).settings(),
+                            split_fractions=cfg.split_fractions, split_seed=cfg.seed)
+
+
+def generic_source(cfg, data_dir: str):
+  from components.sentence_example_gen import sources  # pylint: disable=import-outside-toplevel
+  corpus = cfg.corpus_entry
+  settings = {**corpus.settings, "path": str(corpora.generic_path(corpus, data_dir).absolute())}
+  return sources.from_settings(settings)
+
+
+@functools.lru_cache(maxsize=8)
+def _label_names(source) -> tuple:
+  from components.sentence_example_gen import sources  # pylint: disable=import-outside-toplevel
+  return tuple(sources.label_names(source))
+
+
 class Classification(tasks.Task):
   name = "classification"
   label = "classification"
@@ -37,7 +60,8 @@ class Classification(tasks.Task):
   preprocessing_module = "components.preprocessing"
   # Only what the Trainers read: the Evaluator scores the raw test split through the model.
   transform_splits = ("train", "eval")
-  readers = {"imdb_tarball": _imdb, "labelled_sentences": _labelled_sentences}
+  readers = {"imdb_tarball": _imdb, "labelled_sentences": _labelled_sentences,
+             corpora.GENERIC_READER: _generic}
 
   def check(self, cfg) -> Optional[str]:
     if not 0 < cfg.eval_percent < 100:
@@ -70,8 +94,46 @@ class Classification(tasks.Task):
             tfma.MetricConfig(class_name="BinaryAccuracy", threshold=threshold),
         ])])
 
+  def run_eval_config(self, cfg, gate: Gate, data_dir: str):
+    if cfg.corpus_entry.reader != corpora.GENERIC_READER:
+      return self.eval_config(gate)
+    return multiclass_eval_config(gate, len(_label_names(generic_source(cfg, data_dir))))
+
   def report_values(self, metrics: dict) -> dict:
+    if "sparse_categorical_accuracy" in metrics:
+      return {"value": metrics["sparse_categorical_accuracy"],
+              "macro_f1": metrics.get(MACRO_F1)}
     return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
+
+
+MACRO_F1 = "macro_average/f1_score"  # pipeline.records' name of the aggregated F1Score
+
+
+def multiclass_eval_config(gate: Gate, num_classes: int):
+  """Accuracy (gated), and precision and recall of each class id and their macro F1, binarized
+  by TFMA from the [batch, classes] probabilities; the label's id comes from the model's
+  transform_features signature (the Transform's label vocabulary)."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  threshold = tasks.gate_threshold({"lower_bound": {"value": gate.accuracy_floor}})
+  class_ids = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name="from_examples", label_key="label",
+                                  prediction_key="probabilities", model_type=tfma.TF_GENERIC,
+                                  preprocessing_function_names=[contract.TRANSFORM_SIGNATURE])],
+      slicing_specs=[tfma.SlicingSpec()],
+      metrics_specs=[
+          tfma.MetricsSpec(metrics=[
+              tfma.MetricConfig(class_name="ExampleCount"),
+              tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
+              tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
+          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="Precision"),
+                                    tfma.MetricConfig(class_name="Recall")],
+                           binarize=class_ids),
+          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="F1Score")],
+                           binarize=class_ids,
+                           aggregate=tfma.AggregationOptions(  # every class weighs the same
+                               macro_average=True,
+                               class_weights={i: 1.0 for i in range(num_classes)}))])
 
 
 TASK = Classification()

@@ -1,0 +1,101 @@
+"""A user's own 3-class CSV (`corpus: {format: csv, ...}`) through the real pipeline: the generic
+reader, a TFT label vocabulary, softmax heads (a bag-of-words MLP and a GRU), TFMA's multi-class
+metrics gating the push, and served models that return the class names."""
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from pipeline import config, records, runner, serving_client
+from tests import serving_checks
+
+pytestmark = pytest.mark.e2e
+
+WORDS = {"billing": ["invoice", "refund", "charge", "payment"],
+         "outage": ["down", "offline", "error", "timeout"],
+         "login": ["password", "reset", "locked", "account"]}
+
+
+def _write_tickets(path):
+  rng = np.random.default_rng(5)
+  with open(path, "w", newline="", encoding="utf-8") as f:
+    writer = csv.writer(f)
+    writer.writerow(["id", "body", "team"])
+    for i in range(150):
+      team = list(WORDS)[i % 3]
+      words = " ".join(rng.choice(WORDS[team], size=4))
+      writer.writerow([i, f"ticket {i}: {words}, please help", team])
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+  root = tmp_path_factory.mktemp("multiclass")
+  data_dir = root / "data"
+  data_dir.mkdir()
+  _write_tickets(data_dir / "tickets.csv")
+  cfg = config.from_dict({
+      "corpus": {"format": "csv", "path": "tickets.csv", "text": "body", "label": "team"},
+      "output_dir": str(root / "out"), "sequence_length": 8,
+      "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
+      "models": [
+          {"name": "bow", "trainer": "bow_mlp", "epochs": 30, "batch_size": 16,
+           "accuracy_floor": 0.9},
+          {"name": "gru", "trainer": "rnn_classifier", "cell": "gru", "units": 4,
+           "embedding_dim": 8, "epochs": 25, "batch_size": 16, "accuracy_floor": 0.0}]})
+  pushed = runner.run_local(cfg, data_dir)
+  return cfg, pushed
+
+
+def test_models_are_pushed_and_serve_class_names(run):
+  cfg, pushed = run
+  assert set(pushed) == {"bow", "gru"}
+  texts = ["refund for a double charge", "site is down with a timeout error"]
+  for name in pushed:
+    model = serving_client.load(os.path.join(cfg.serving_dir, name))
+    outputs = model.predict(texts)
+    assert outputs["probabilities"].shape == (2, 3)
+    np.testing.assert_allclose(outputs["probabilities"].sum(axis=1), 1, rtol=1e-5)
+    classes = outputs["classes"].astype(str)
+    assert sorted(classes[0]) == sorted(WORDS) and (classes == classes[0]).all()
+    if name == "bow":  # trained to the 0.9 floor on words that give the class away
+      top = classes[0][outputs["probabilities"].argmax(axis=1)]
+      assert list(top) == ["billing", "outage"]
+    labelled = [serving_checks.raw_example(text=t, label=l)
+                for t, l in zip(texts, ["billing", "outage"])]
+    served = serving_checks.session_outputs(model.path, {
+        "serving_default": {"text": texts}, "from_examples": {"examples": labelled},
+        "transform_features": {"examples": labelled}})
+    np.testing.assert_allclose(served["from_examples"]["probabilities"],
+                               outputs["probabilities"], rtol=1e-5)
+    # TFMA's label ids: the label vocabulary's, in the order of the served class names
+    ids = served["transform_features"]["label"]
+    assert list(classes[0][ids]) == ["billing", "outage"]
+
+
+def test_tfma_reports_accuracy_per_class_precision_recall_and_macro_f1(run):
+  cfg, _ = run
+  run_records = records.RunRecords(cfg.metadata_path)
+  bow = {r["model"]: r for r in records.model_rows(run_records)}["bow"]
+  assert bow["blessed"] and bow["value"] >= 0.9
+  metrics = records.metrics(run_records.artifacts("Evaluator.bow", "evaluation")[0].uri)
+  for class_id in range(3):
+    assert 0 <= metrics[f"precision/classId:{class_id}"] <= 1
+    assert 0 <= metrics[f"recall/classId:{class_id}"] <= 1
+  assert 0 < metrics["macro_average/f1_score"] <= 1 and bow["macro_f1"] == metrics[
+      "macro_average/f1_score"]
+
+
+def test_a_label_outside_the_config_list_fails_before_any_artifact(tmp_path):
+  data_dir = tmp_path / "data"
+  data_dir.mkdir()
+  _write_tickets(data_dir / "tickets.csv")
+  cfg = config.from_dict({
+      "corpus": {"format": "csv", "path": "tickets.csv", "text": "body", "label": "team",
+                 "labels": ["billing", "outage"]},
+      "output_dir": str(tmp_path / "out"),
+      "beam": {"direct_running_mode": "in_memory", "direct_num_workers": 1},
+      "models": [{"name": "bow", "epochs": 1}]})
+  with pytest.raises(Exception, match=r"tickets.csv: line 4: label 'login' is not one of"):
+    runner.run_local(cfg, data_dir)
+  assert not os.path.exists(cfg.serving_dir)
