@@ -143,6 +143,10 @@ def cmd_predict(args) -> int:
       n = sum(1 for w in values["words"] if w)
       values = {k: v[:n] if isinstance(v, list) and len(v) == len(values["words"]) else v
                 for k, v in values.items()}
+    if "classes" in values:  # a multi-class classifier: its top classes, most probable first
+      ranked = sorted(zip(values.pop("classes"), values.pop("probabilities")),
+                      key=lambda pair: -pair[1])[:args.top]
+      values["top_classes"] = [{"class": c, "probability": round(p, 4)} for c, p in ranked]
     print(json.dumps({"text": text[:60], **values}, ensure_ascii=False))
   return 0
 
@@ -273,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
   predict = sub.add_parser("predict", help="predict with a served model on raw texts")
   runs.add_arguments(predict, MODEL_HELP)
   predict.add_argument("texts", nargs="+")
+  predict.add_argument("--top", type=int, default=3,
+                       help="a multi-class classifier: how many of its top classes to print")
   predict.set_defaults(func=cmd_predict)
 
   score = sub.add_parser("score", help="IMDB accuracy of a served model via its raw-string signature")

@@ -419,6 +419,8 @@ def from_dict(data: dict, where: str = "config") -> RunConfig:
   if not isinstance(raw_models, list):
     raise ConfigError(f"{where}: models: expected a list of model entries")
   sections = {}
+  if isinstance(data.get("corpus"), dict):  # validated alone: its errors name corpus.<key>
+    sections["corpus"] = _validate(GenericCorpusConfig, data.pop("corpus"), f"{where}: corpus")
   for key, cls in (("airflow", AirflowConfig), ("text", TextConfig), ("strategy", StrategyConfig)):
     sections[key] = _validate(cls, data.pop(key, None) or {}, f"{where}: {key}")
   beam = dict(data.pop("beam", None) or {}) if isinstance(data.get("beam", {}), (dict, type(None))) \

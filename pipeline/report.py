@@ -34,7 +34,7 @@ def write(output_dir: str, report_dir: Optional[str] = None,
            f"`{made_with.pop('git')}`; " + ", ".join(f"{k} {v}" for k, v in made_with.items()),
            "",
            "## Leaderboard", "",
-           "| model | task | feature | metric | value | seed figure | AUC / perplexity | "
+           "| model | task | feature | metric | value | seed figure | AUC / macro F1 / perplexity | "
            "epochs (best) | train s | replicas | blessed | pushed version |",
            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 
@@ -46,7 +46,7 @@ def write(output_dir: str, report_dir: Optional[str] = None,
     lines.append(
         f"| {r['model']} | {r['task']} | {r['feature']} | {r['metric']} | "
         f"{_fmt(r.get('value'))} | {_fmt(r.get('seed'), '{:.3f}')} | "
-        f"{_fmt(r.get('auc', r.get('perplexity')))} | "
+        f"{_fmt(r.get('auc', r.get('macro_f1', r.get('perplexity'))))} | "
         f"{r.get('epochs')} ({r.get('best_epoch', '')}) | {r.get('train_seconds', '')} | "
         f"{r.get('replicas', '')} | {'yes' if r['blessed'] else 'no'} | "
         f"{r['pushed_version'] or 'not pushed'} |")

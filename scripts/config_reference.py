@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 import typing
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -28,7 +29,7 @@ def _type(annotation) -> str:
   origin, args = typing.get_origin(annotation), typing.get_args(annotation)
   if origin is typing.Literal:
     return "one of " + ", ".join(f"`{a}`" for a in args)
-  if origin is typing.Union:
+  if origin in (typing.Union, types.UnionType):
     return " or ".join("null" if a is type(None) else _type(a) for a in args)
   if origin is list:
     return f"list of {_type(args[0])}" if args else "list"
@@ -75,6 +76,11 @@ def reference() -> str:
                       ("beam.dataflow", config.DataflowConfig), ("text", config.TextConfig),
                       ("airflow", config.AirflowConfig)):
     lines += ["", f"### `{name}`", ""] + _table(model)
+  lines += ["", "### `corpus` as a mapping: your own files", "",
+            "`corpus: {format: csv, path: tickets.csv, text: body, label: team}` reads the "
+            "user's files (`components/sentence_example_gen/sources.py`); its labels are "
+            "classes (a TFT label vocabulary; softmax heads).", ""] + _table(
+                config.GenericCorpusConfig)
   lines += ["", "## Corpora and tasks", "",
             "`corpus` names one of these; its task decides the gate keys and the families a "
             "model entry may use.", "", "| corpus | task | files |", "|---|---|---|"]

@@ -334,3 +334,32 @@ def test_select_models_keeps_the_named_ones_and_lists_the_valid_names():
   with pytest.raises(config.ConfigError, match=r"unknown model\(s\) \['lstm'\]; the config has "
                      r"transformer, bilstm"):
     config.select_models(cfg, ["lstm"])
+
+
+def test_corpus_mapping_is_a_generic_corpus_with_its_task():
+  cfg = config.from_dict({"corpus": {"format": "jsonl", "path": "a.jsonl", "text": "headline"},
+                          "models": [{"name": "m"}]})
+  assert cfg.task == "classification" and cfg.corpus_name == "jsonl:a.jsonl"
+  assert cfg.corpus_entry.settings == {"format": "jsonl", "path": "a.jsonl", "text": "headline",
+                                       "label": "label"}
+
+
+@pytest.mark.parametrize("corpus, message", [
+    ({"format": "xlsx", "path": "a"}, r"corpus: unknown format 'xlsx'; valid names: csv, tsv, "
+     r"jsonl, class_folders"),
+    ({"format": "csv"}, r"corpus: path is required"),
+    ({"format": "csv", "path": "a", "task": "tagging"}, "format csv is read for task "
+     "classification, not tagging"),
+    ({"format": "csv", "path": "a", "labels": ["x", "x"]}, "at least 2 distinct labels"),
+    ({"format": "csv", "path": "a", "column": "x"}, r"corpus: unknown key\(s\) \['column'\]; "
+     r"valid keys: \['format', 'label', 'labels', 'path', 'task', 'text'\]"),
+])
+def test_bad_corpus_mapping_is_an_error_naming_the_key(corpus, message):
+  with pytest.raises(config.ConfigError, match=message):
+    config.from_dict({"corpus": corpus, "models": [{"name": "m"}]})
+
+
+def test_nb_feature_needs_a_binary_builtin_corpus():
+  with pytest.raises(config.ConfigError, match="log-count ratios are of a binary 0/1 label"):
+    config.from_dict({"corpus": {"format": "csv", "path": "a.csv"}, "nb_top_k": 100,
+                      "models": [{"name": "m", "feature": "bigram_nb"}]})

@@ -2,12 +2,13 @@
 reader, a TFT label vocabulary, softmax heads (a bag-of-words MLP and a GRU), TFMA's multi-class
 metrics gating the push, and served models that return the class names."""
 import csv
+import json
 import os
 
 import numpy as np
 import pytest
 
-from pipeline import config, records, runner, serving_client
+from pipeline import cli, config, records, runner, serving_client
 from tests import serving_checks
 
 pytestmark = pytest.mark.e2e
@@ -71,6 +72,16 @@ def test_models_are_pushed_and_serve_class_names(run):
     # TFMA's label ids: the label vocabulary's, in the order of the served class names
     ids = served["transform_features"]["label"]
     assert list(classes[0][ids]) == ["billing", "outage"]
+
+
+def test_predict_prints_the_top_classes(run, capsys):
+  cfg, _ = run
+  assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bow"), "--top", "2",
+                   "refund for a double charge"]) == 0
+  [line] = [l for l in capsys.readouterr().out.splitlines() if l.startswith("{")]
+  top = json.loads(line)["top_classes"]
+  assert len(top) == 2 and top[0]["class"] == "billing"
+  assert top[0]["probability"] >= top[1]["probability"]
 
 
 def test_tfma_reports_accuracy_per_class_precision_recall_and_macro_f1(run):

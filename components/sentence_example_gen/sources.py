@@ -118,7 +118,7 @@ def _delimited(path: str, source: Source, split: str, stats: ReadStats) -> Itera
   def text_lines():
     for number, line in numbered:
       current[0] = number
-      yield line
+      yield line + "\n"  # the csv module keeps a quoted field's line ends only when given them
 
   rows = csv.reader(text_lines(), delimiter="\t" if source.format == "tsv" else ",")
   header = next(rows, None)
