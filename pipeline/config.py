@@ -158,14 +158,20 @@ MODEL_KEYS = ("name", "trainer", "seed_figure")  # the keys of every model entry
 
 class GenericCorpusConfig(_Section):
   """`corpus: {format: csv, path: data/tickets.csv, text: body, label: team}`: the user's own
-  files (components/sentence_example_gen/sources.py has the formats and what each reads)."""
+  files. The readers say what each format reads: components/sentence_example_gen/sources.py
+  (classification), components/text_example_gen (text), components/parallel_example_gen (pairs),
+  components/treebank_example_gen/conll.py (conll)."""
   format: Literal[tuple(corpora.GENERIC_FORMATS)] = Field(
-      description="csv, tsv (a header line), jsonl (one object a line), class_folders "
-      "(<root>/[<split>/]<class>/*.txt: a folder, .tar.gz or .zip)")
+      description="classification: csv, tsv (a header line), jsonl (one object a line), "
+      "class_folders (<root>/[<split>/]<class>/*.txt: a folder, .tar.gz or .zip); char LM: "
+      "text (plain UTF-8); translation: pairs (source<TAB>target lines); tagging: conll "
+      "(token lines, blank line between sentences; CoNLL-U: FORM and UPOS)")
   path: str = Field(description="the file (a glob: several; train/test in the names give the "
                     "splits) or folder, relative to the data dir unless absolute")
-  text: str = Field("text", description="the text's column or key (csv, tsv, jsonl)")
-  label: str = Field("label", description="the label's column or key (csv, tsv, jsonl)")
+  text: Optional[str | int] = Field(None, description="csv, tsv, jsonl: the text's column or "
+                                    "key (default `text`); conll: the word's column (1-based)")
+  label: Optional[str | int] = Field(None, description="csv, tsv, jsonl: the label's column or "
+                                     "key (default `label`); conll: the tag's column (1-based)")
   labels: Optional[list[str]] = Field(None, description="the full label list: any other label "
                                       "is an error (null: the labels of the data)")
   task: Optional[str] = Field(None, description="the task (null: the format's)")
@@ -175,6 +181,20 @@ class GenericCorpusConfig(_Section):
     implied = corpora.GENERIC_FORMATS[self.format]
     if self.task not in (None, implied):
       raise ValueError(f"format {self.format} is read for task {implied}, not {self.task}")
+    named = [k for k in ("text", "label") if getattr(self, k) is not None]
+    if named and self.format not in corpora.COLUMN_FORMATS:
+      raise ValueError(f"format {self.format} has no columns to name ({', '.join(named)}); "
+                       f"text and label apply to {', '.join(corpora.COLUMN_FORMATS)}")
+    if self.format == "conll" and not all(str(getattr(self, k)).isdigit()
+                                          and int(getattr(self, k)) >= 1 for k in named):
+      raise ValueError(f"format conll: text and label are 1-based column numbers, got "
+                       f"{ {k: getattr(self, k) for k in named} }")
+    if self.format in ("csv", "tsv", "jsonl"):
+      for k in named:
+        setattr(self, k, str(getattr(self, k)))
+    if self.labels is not None and self.format not in corpora.LABEL_FORMATS:
+      raise ValueError(f"format {self.format} has no class label; labels apply to "
+                       f"{', '.join(corpora.LABEL_FORMATS)}")
     if self.labels is not None and len(set(self.labels)) < 2:
       raise ValueError(f"labels must list at least 2 distinct labels, got {self.labels}")
     return self

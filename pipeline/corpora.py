@@ -104,7 +104,10 @@ class CorpusError(RuntimeError):
 # format (components/sentence_example_gen/sources.py), read by the format's task's `generic`
 # reader. Format -> the task it implies.
 GENERIC_FORMATS = {"csv": "classification", "tsv": "classification", "jsonl": "classification",
-                   "class_folders": "classification"}
+                   "class_folders": "classification", "text": "char_lm", "pairs": "translation",
+                   "conll": "tagging"}
+COLUMN_FORMATS = ("csv", "tsv", "jsonl", "conll")  # those whose `text` / `label` name columns
+LABEL_FORMATS = ("csv", "tsv", "jsonl", "class_folders")  # those with a class label
 GENERIC_READER = "generic"
 
 

@@ -78,8 +78,8 @@ def reference() -> str:
     lines += ["", f"### `{name}`", ""] + _table(model)
   lines += ["", "### `corpus` as a mapping: your own files", "",
             "`corpus: {format: csv, path: tickets.csv, text: body, label: team}` reads the "
-            "user's files (`components/sentence_example_gen/sources.py`); its labels are "
-            "classes (a TFT label vocabulary; softmax heads).", ""] + _table(
+            "user's files; the format implies the task. A classification corpus's labels are "
+            "classes (a TFT label vocabulary, softmax heads, TFMA per-class metrics).", ""] + _table(
                 config.GenericCorpusConfig)
   lines += ["", "## Corpora and tasks", "",
             "`corpus` names one of these; its task decides the gate keys and the families a "

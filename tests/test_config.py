@@ -340,8 +340,7 @@ def test_corpus_mapping_is_a_generic_corpus_with_its_task():
   cfg = config.from_dict({"corpus": {"format": "jsonl", "path": "a.jsonl", "text": "headline"},
                           "models": [{"name": "m"}]})
   assert cfg.task == "classification" and cfg.corpus_name == "jsonl:a.jsonl"
-  assert cfg.corpus_entry.settings == {"format": "jsonl", "path": "a.jsonl", "text": "headline",
-                                       "label": "label"}
+  assert cfg.corpus_entry.settings == {"format": "jsonl", "path": "a.jsonl", "text": "headline"}
 
 
 @pytest.mark.parametrize("corpus, message", [
@@ -351,6 +350,11 @@ def test_corpus_mapping_is_a_generic_corpus_with_its_task():
     ({"format": "csv", "path": "a", "task": "tagging"}, "format csv is read for task "
      "classification, not tagging"),
     ({"format": "csv", "path": "a", "labels": ["x", "x"]}, "at least 2 distinct labels"),
+    ({"format": "text", "path": "a", "label": "x"}, "format text has no columns to name "
+     r"\(label\)"),
+    ({"format": "conll", "path": "a", "label": "upos"}, "conll: text and label are 1-based "
+     "column numbers"),
+    ({"format": "pairs", "path": "a", "labels": ["a", "b"]}, "format pairs has no class label"),
     ({"format": "csv", "path": "a", "column": "x"}, r"corpus: unknown key\(s\) \['column'\]; "
      r"valid keys: \['format', 'label', 'labels', 'path', 'task', 'text'\]"),
 ])

@@ -35,6 +35,7 @@ _BUCKETS = 10000
 def params(exec_properties: Dict[str, Any]) -> dict:
   values = routed_example_gen.custom_params(exec_properties)
   return {"corpus_format": values.get("corpus_format", "spa_eng"),
+          "plain_files": bool(values.get("plain_files", False)),
           "split_fractions": split_fractions(values.get("split_fractions") or DEFAULT_FRACTIONS),
           "split_seed": int(values.get("split_seed", 42))}
 
@@ -56,15 +57,21 @@ def to_example(pair: reader.Pair) -> tf.train.Example:
 class _ReadZip(beam.DoFn):
   """One zip -> its pairs (a zip is read by one worker; the larger one is 12 MB unpacked)."""
 
-  def __init__(self, corpus_format: str):
-    self._format = corpus_format
+  def __init__(self, corpus_format: str, plain_files: bool = False):
+    self._format, self._plain_files = corpus_format, plain_files
     self._counters = {name: beam.metrics.Metrics.counter(_NAMESPACE, name)
                       for name in ("lines", "pairs", "skipped_blank", "skipped_empty_side",
                                    "non_utf8_lines")}
 
   def process(self, zip_path: str):
     stats = reader.ReadStats()
-    yield from reader.iter_pairs(zip_path, self._format, stats)
+    if self._plain_files:  # a generic `pairs` corpus: zip_path is the files' pattern
+      paths = sorted(tf.io.gfile.glob(zip_path))
+      if not paths:
+        raise reader.ParallelCorpusError(f"{zip_path}: no such file")
+      yield from reader.iter_pair_files(paths, stats)
+    else:
+      yield from reader.iter_pairs(zip_path, self._format, stats)
     for name, value in (("lines", stats.lines), ("pairs", stats.pairs),
                         ("skipped_blank", len(stats.blank)),
                         ("skipped_empty_side", len(stats.empty)),
@@ -94,10 +101,11 @@ def log_counts(counts: list, zip_path: str) -> None:
 
 
 @beam.ptransform_fn
-def _ReadPairs(pipeline: beam.Pipeline, zip_path: str, corpus_format: str):  # pylint: disable=invalid-name
+def _ReadPairs(pipeline: beam.Pipeline, zip_path: str, corpus_format: str,  # pylint: disable=invalid-name
+               plain_files: bool = False):
   return (pipeline
           | "ZipPath" >> beam.Create([zip_path])
-          | "ReadZip" >> beam.ParDo(_ReadZip(corpus_format))
+          | "ReadZip" >> beam.ParDo(_ReadZip(corpus_format, plain_files))
           | "Spread" >> beam.Reshuffle())
 
 
@@ -109,7 +117,8 @@ def _PairsToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  #
   GenerateExamplesByBeam and splits itself."""
   zip_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
   return (pipeline
-          | "Read" >> _ReadPairs(zip_path, params(exec_properties)["corpus_format"])
+          | "Read" >> _ReadPairs(zip_path, params(exec_properties)["corpus_format"],
+                                 params(exec_properties)["plain_files"])
           | "ToExample" >> beam.Map(to_example))
 
 
@@ -124,7 +133,7 @@ class Executor(BaseExampleGenExecutor):
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
     split = (pipeline
-             | "Read" >> _ReadPairs(zip_path, p["corpus_format"])
+             | "Read" >> _ReadPairs(zip_path, p["corpus_format"], p["plain_files"])
              | "Split" >> beam.ParDo(_AssignSplit(p["split_fractions"], p["split_seed"])))
     _ = (split
          | "Count" >> beam.combiners.Count.PerKey()

@@ -76,24 +76,28 @@ def parse_line(line: str, where: str) -> tuple[str, str, bool]:
 def _iter_member(zf: zipfile.ZipFile, zip_path: str, member: str,
                  stats: ReadStats) -> Iterator[Pair]:
   with zf.open(member) as f:
-    for number, raw in enumerate(f, start=1):  # binary iteration: split on b"\n" only
-      stats.lines += 1
-      raw = raw.rstrip(b"\n").rstrip(b"\r")
-      try:
-        line = raw.decode("utf-8")
-      except UnicodeDecodeError:
-        line = raw.decode("utf-8", errors="replace")
-        stats.non_utf8.append(number)
-      if not line.strip():
-        stats.blank.append(number)
-        continue
-      source, target, attributed = parse_line(line, f"{zip_path}: {member}: line {number}")
-      stats.attributed += attributed
-      if not source or not target:
-        stats.empty.append(number)
-        continue
-      stats.pairs += 1
-      yield Pair(number, source, target)
+    yield from _iter_lines(f, f"{zip_path}: {member}", stats)
+
+
+def _iter_lines(f, where: str, stats: ReadStats) -> Iterator[Pair]:
+  for number, raw in enumerate(f, start=1):  # binary iteration: split on b"\n" only
+    stats.lines += 1
+    raw = raw.rstrip(b"\n").rstrip(b"\r")
+    try:
+      line = raw.decode("utf-8")
+    except UnicodeDecodeError:
+      line = raw.decode("utf-8", errors="replace")
+      stats.non_utf8.append(number)
+    if not line.strip():
+      stats.blank.append(number)
+      continue
+    source, target, attributed = parse_line(line, f"{where}: line {number}")
+    stats.attributed += attributed
+    if not source or not target:
+      stats.empty.append(number)
+      continue
+    stats.pairs += 1
+    yield Pair(number, source, target)
 
 
 def iter_pairs(zip_path: str, corpus_format: str, stats: ReadStats | None = None) -> Iterator[Pair]:
@@ -120,3 +124,17 @@ def iter_pairs(zip_path: str, corpus_format: str, stats: ReadStats | None = None
                "blank, %d with an empty side; %d non-UTF-8 lines decoded with replacement",
                zip_path, stats.pairs, stats.lines, stats.attributed, len(stats.blank),
                len(stats.empty), len(stats.non_utf8))
+
+
+def iter_pair_files(paths, stats: ReadStats | None = None) -> Iterator[Pair]:
+  """A generic `pairs` corpus (a run config's corpus mapping): plain UTF-8 files of
+  `source<TAB>target[<TAB>anything]` lines, read in the order given, with the zip's policies."""
+  stats = stats if stats is not None else ReadStats()
+  for path in paths:
+    with open(path, "rb") as f:
+      yield from _iter_lines(f, path, stats)
+  if not stats.pairs:
+    raise ParallelCorpusError(f"{', '.join(paths)}: no sentence pairs in {stats.lines} lines")
+  logging.info("%s: read %d pairs from %d lines; skipped %d blank, %d with an empty side; %d "
+               "non-UTF-8 lines decoded with replacement", ", ".join(paths), stats.pairs,
+               stats.lines, len(stats.blank), len(stats.empty), len(stats.non_utf8))

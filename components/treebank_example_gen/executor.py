@@ -1,4 +1,5 @@
-"""Beam executor for TreebankExampleGen: treebank.zip -> one tf.Example per sentence, split.
+"""Beam executor for TreebankExampleGen: treebank.zip, or a generic corpus's CoNLL files
+(conll.py) -> one tf.Example per sentence, split.
 
 Features: words, tags (bytes lists of the same length, in sentence order), sentence_id (bytes,
 "wsj_0001.mrg:2": the member and the tree's 1-based position).
@@ -18,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -26,7 +27,7 @@ from tfx.components.example_gen.base_example_gen_executor import BaseExampleGenE
 from tfx.types import standard_component_specs
 
 from components import routed_example_gen
-from components.treebank_example_gen import reader
+from components.treebank_example_gen import conll, reader
 
 SPLITS = routed_example_gen.SPLITS
 _NAMESPACE = "TreebankExampleGen"
@@ -34,7 +35,10 @@ DEFAULTS = {"drop_none": True, "test_fraction": 1 / 3, "eval_fraction": 0.1, "sp
 
 
 def params(exec_properties: Dict[str, Any]) -> dict:
-  return checked({**DEFAULTS, **routed_example_gen.custom_params(exec_properties)})
+  values = {**DEFAULTS, **routed_example_gen.custom_params(exec_properties)}
+  return {**checked(values), "conll": bool(values.get("conll", False)),
+          "columns": conll.Columns(int(values.get("word_column") or 0) or None,
+                                   int(values.get("tag_column") or 0) or None)}
 
 
 def checked(values: Dict[str, Any]) -> dict:
@@ -52,6 +56,19 @@ def assign_split(sentence_id: str, seed: int, test_fraction: float, eval_fractio
   if u < test_fraction:
     return "test"
   return "eval" if (u - test_fraction) / (1 - test_fraction) < eval_fraction else "train"
+
+
+def layout_split(sentence: reader.Sentence, layout: set, p: dict) -> str:
+  """A CoNLL file's split kept; its train sentences give eval and test their shares by the hash
+  when no file names those splits."""
+  if not sentence.split:
+    return assign_split(sentence.sentence_id, p["split_seed"], p["test_fraction"],
+                        p["eval_fraction"])
+  if sentence.split != "train":
+    return sentence.split
+  return assign_split(sentence.sentence_id, p["split_seed"],
+                      0.0 if "test" in layout else p["test_fraction"],
+                      0.0 if "eval" in layout else p["eval_fraction"])
 
 
 def to_example(sentence: reader.Sentence) -> tf.train.Example:
@@ -78,16 +95,25 @@ class _ReadMember(beam.DoFn):
       self._counters[name].inc(getattr(stats, name))
 
 
+class _ReadConll(beam.DoFn):
+  """A CoNLL file's path -> its sentences."""
+
+  def __init__(self, columns: conll.Columns):
+    self._columns = columns
+
+  def process(self, path: str):
+    yield from conll.iter_file(path, self._columns)
+
+
 class _Assign(beam.DoFn):
 
-  def __init__(self, p: dict):
-    self._p = p
+  def __init__(self, p: dict, layout: frozenset = frozenset()):
+    self._p, self._layout = p, layout
     self._counters = {(s, k): beam.metrics.Metrics.counter(_NAMESPACE, f"{s}_{k}")
                       for s in SPLITS for k in ("sentences", "tokens")}
 
   def process(self, sentence: reader.Sentence):
-    split = assign_split(sentence.sentence_id, self._p["split_seed"], self._p["test_fraction"],
-                         self._p["eval_fraction"])
+    split = layout_split(sentence, self._layout, self._p)
     self._counters[(split, "sentences")].inc()
     self._counters[(split, "tokens")].inc(len(sentence.words))
     yield split, sentence
@@ -107,7 +133,14 @@ def log_counts(counts: list, zip_path: str) -> None:
 
 
 @beam.ptransform_fn
-def _ReadSentences(pipeline: beam.Pipeline, zip_path: str, drop_none: bool):  # pylint: disable=invalid-name
+def _ReadSentences(pipeline: beam.Pipeline, zip_path: str, drop_none: bool,  # pylint: disable=invalid-name
+                   columns: Optional[conll.Columns] = None):
+  """columns given: zip_path is a generic corpus's pattern of CoNLL files."""
+  if columns is not None:
+    return (pipeline
+            | "Files" >> beam.Create(conll.files(zip_path))
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadConll" >> beam.ParDo(_ReadConll(columns)))
   return (pipeline
           | "Members" >> beam.Create(reader.members(zip_path))
           | "SpreadMembers" >> beam.Reshuffle()
@@ -121,8 +154,9 @@ def _TreebankToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],
   """All sentences as tf.Examples, unsplit. The base class requires this hook; Executor overrides
   GenerateExamplesByBeam and splits itself."""
   zip_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
+  p = params(exec_properties)
   return (pipeline
-          | "Read" >> _ReadSentences(zip_path, params(exec_properties)["drop_none"])
+          | "Read" >> _ReadSentences(zip_path, p["drop_none"], p["columns"] if p["conll"] else None)
           | "ToExample" >> beam.Map(to_example))
 
 
@@ -136,9 +170,12 @@ class Executor(BaseExampleGenExecutor):
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
+    layout = frozenset(conll.split_of_name(f) for f in conll.files(zip_path)) - {""} \
+        if p["conll"] else frozenset()
     split = (pipeline
-             | "Read" >> _ReadSentences(zip_path, p["drop_none"])
-             | "Assign" >> beam.ParDo(_Assign(p)))
+             | "Read" >> _ReadSentences(zip_path, p["drop_none"],
+                                        p["columns"] if p["conll"] else None)
+             | "Assign" >> beam.ParDo(_Assign(p, layout)))
     _ = (split
          | "SplitSizes" >> beam.Map(lambda kv: (kv[0], (1, len(kv[1].words))))
          | "SumPerSplit" >> beam.CombinePerKey(

@@ -47,6 +47,7 @@ class Sentence:
   sentence_id: str  # "<member file name>:<1-based tree position>", e.g. "wsj_0001.mrg:2"
   words: tuple[str, ...]
   tags: tuple[str, ...]
+  split: str = ""  # the split a generic CoNLL file's name gives it (conll.py); '' for none
 
 
 @dataclasses.dataclass

@@ -8,7 +8,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from pipeline import tasks
+from pipeline import corpora, tasks
 
 
 class Gate(tasks.Gate):
@@ -24,6 +24,11 @@ def _text_files(cfg, data_dir: str, pattern: str, gutenberg: bool = False):
                         chunk_chars=cfg.text.chunk_chars)
 
 
+def _generic_text(cfg, data_dir: str, path: str, **_):
+  """A corpus mapping `{format: text, path: ...}`: the user's plain UTF-8 book(s)."""
+  return _text_files(cfg, data_dir, path)
+
+
 class CharLM(tasks.Task):
   name = "char_lm"
   label = "char LM"
@@ -35,7 +40,7 @@ class CharLM(tasks.Task):
   preprocessing_module = "components.char_preprocessing"
   # CharWindows cuts windows of all three splits from the transformed char ids.
   transform_splits = ("train", "eval", "test")
-  readers = {"text_files": _text_files}
+  readers = {"text_files": _text_files, corpora.GENERIC_READER: _generic_text}
 
   def check(self, cfg) -> Optional[str]:
     fractions = cfg.text.split_fractions

@@ -4,9 +4,11 @@ components.tagger_preprocessing; the Evaluator's metric is the test sentences' t
 own word list (a test word the train split lacks still has its vector)."""
 from __future__ import annotations
 
+from typing import Optional
+
 from pydantic import Field
 
-from pipeline import tasks
+from pipeline import corpora, tasks
 
 
 class Gate(tasks.Gate):
@@ -20,6 +22,15 @@ def _treebank_zip(cfg, data_dir: str):
                             split_seed=cfg.seed)
 
 
+def _generic_conll(cfg, data_dir: str, path: str, text: Optional[str] = None,
+                   label: Optional[str] = None, **_):
+  """A corpus mapping `{format: conll, path: ..., [text: <word column>, label: <tag column>]}`."""
+  from components.treebank_example_gen.component import TreebankExampleGen  # pylint: disable=import-outside-toplevel
+  return TreebankExampleGen(input_base=data_dir, split_seed=cfg.seed, conll_pattern=path,
+                            word_column=int(text) if text else None,
+                            tag_column=int(label) if label else None)
+
+
 class Tagging(tasks.Task):
   name = "tagging"
   label = "tagging"
@@ -29,7 +40,7 @@ class Tagging(tasks.Task):
   default_family = "pos_tagger"
   serving_text_feature = "words"
   preprocessing_module = "components.tagger_preprocessing"
-  readers = {"treebank_zip": _treebank_zip}
+  readers = {"treebank_zip": _treebank_zip, corpora.GENERIC_READER: _generic_conll}
 
   def transform_config(self, cfg) -> dict:
     return {"sequence_length": cfg.sequence_length or None}

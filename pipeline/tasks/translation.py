@@ -8,7 +8,7 @@ from typing import Optional
 
 from pydantic import Field
 
-from pipeline import tasks
+from pipeline import corpora, tasks
 
 
 class Gate(tasks.Gate):
@@ -18,6 +18,13 @@ class Gate(tasks.Gate):
 def _parallel_zip(cfg, data_dir: str, corpus_format: str):
   from components.parallel_example_gen.component import ParallelExampleGen  # pylint: disable=import-outside-toplevel
   return ParallelExampleGen(input_base=data_dir, corpus_format=corpus_format,
+                            split_fractions=cfg.split_fractions, split_seed=cfg.seed)
+
+
+def _generic_pairs(cfg, data_dir: str, path: str, **_):
+  """A corpus mapping `{format: pairs, path: ...}`: plain source<TAB>target files."""
+  from components.parallel_example_gen.component import ParallelExampleGen  # pylint: disable=import-outside-toplevel
+  return ParallelExampleGen(input_base=data_dir, pairs_pattern=path,
                             split_fractions=cfg.split_fractions, split_seed=cfg.seed)
 
 
@@ -32,7 +39,7 @@ class Translation(tasks.Task):
   preprocessing_module = "components.translation_preprocessing"
   # The Trainer decodes the test split too (bleu.json), from the raw pairs passed through.
   transform_splits = ("train", "eval", "test")
-  readers = {"parallel_zip": _parallel_zip}
+  readers = {"parallel_zip": _parallel_zip, corpora.GENERIC_READER: _generic_pairs}
 
   def check(self, cfg) -> Optional[str]:
     if cfg.split_fractions is not None and min(cfg.split_fractions) <= 0:
