@@ -168,13 +168,18 @@ class GenericCorpusConfig(_Section):
       "(token lines, blank line between sentences; CoNLL-U: FORM and UPOS)")
   path: str = Field(description="the file (a glob: several; train/test in the names give the "
                     "splits) or folder, relative to the data dir unless absolute")
-  text: Optional[str | int] = Field(None, description="csv, tsv, jsonl: the text's column or "
+  text: Optional[str] = Field(None, description="csv, tsv, jsonl: the text's column or "
                                     "key (default `text`); conll: the word's column (1-based)")
-  label: Optional[str | int] = Field(None, description="csv, tsv, jsonl: the label's column or "
+  label: Optional[str] = Field(None, description="csv, tsv, jsonl: the label's column or "
                                      "key (default `label`); conll: the tag's column (1-based)")
   labels: Optional[list[str]] = Field(None, description="the full label list: any other label "
                                       "is an error (null: the labels of the data)")
   task: Optional[str] = Field(None, description="the task (null: the format's)")
+
+  @pydantic.field_validator("text", "label", mode="before")
+  @classmethod
+  def _column_number_as_text(cls, value):
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
   @pydantic.model_validator(mode="after")
   def _format_task(self):
@@ -189,9 +194,6 @@ class GenericCorpusConfig(_Section):
                                           and int(getattr(self, k)) >= 1 for k in named):
       raise ValueError(f"format conll: text and label are 1-based column numbers, got "
                        f"{ {k: getattr(self, k) for k in named} }")
-    if self.format in ("csv", "tsv", "jsonl"):
-      for k in named:
-        setattr(self, k, str(getattr(self, k)))
     if self.labels is not None and self.format not in corpora.LABEL_FORMATS:
       raise ValueError(f"format {self.format} has no class label; labels apply to "
                        f"{', '.join(corpora.LABEL_FORMATS)}")
