@@ -38,10 +38,12 @@ def test_conllu_reads_form_and_upos_skipping_multiword_tokens_and_empty_nodes(tm
 
 def test_plain_columns_word_first_tag_last_split_on_spaces(tmp_path):
   path = tmp_path / "tagged.txt"
-  path.write_text("The DT B-NP\ncat NN I-NP\n\n\nsat VBD B-VP\n")
+  path.write_text("The DT B-NP\ncat NN I-NP\n# NN I-NP\n\n\nsat VBD B-VP\n")
   sentences = list(conll.iter_file(str(path)))
-  assert [(s.words, s.tags, s.split) for s in sentences] == [
-      (("The", "cat"), ("B-NP", "I-NP"), ""), (("sat",), ("B-VP",), "")]
+  assert [(s.words, s.tags, s.split) for s in sentences] == [  # mid-sentence # is a token
+      (("The", "cat", "#"), ("B-NP", "I-NP", "I-NP"), ""), (("sat",), ("B-VP",), "")]
+  (tmp_path / "pound.conll").write_text("#\t#\n15\tCD\n")
+  assert list(conll.iter_file(str(tmp_path / "pound.conll")))[0].words == ("#", "15")
   assert list(conll.iter_file(str(path), conll.Columns(tag=2)))[0].tags == ("DT", "NN")
 
 

@@ -31,9 +31,9 @@ def test_csv_reads_named_columns_quoted_newlines_and_skips_empty_texts(tmp_path)
 
 
 def test_tsv_and_jsonl_labels_of_any_kind_become_label_text(tmp_path):
-  (tmp_path / "a.tsv").write_text("text\tlabel\ngood one\t1\nbad one\t0\n")
-  records, _ = _read("tsv", tmp_path / "a.tsv")
-  assert [(r.text, r.label) for r in records] == [("good one", "1"), ("bad one", "0")]
+  (tmp_path / "a.tsv").write_text('text\tlabel\n"good one\t1\nbad "one"\t0\n')
+  records, _ = _read("tsv", tmp_path / "a.tsv")  # TSV quotes are plain characters
+  assert [(r.text, r.label) for r in records] == [('"good one', "1"), ('bad "one"', "0")]
   lines = [{"headline": "a", "y": True}, {"headline": "b", "y": 0}, {"headline": "c", "y": "x"}]
   (tmp_path / "a.jsonl").write_text("".join(json.dumps(l) + "\n" for l in lines))
   records, _ = _read("jsonl", tmp_path / "a.jsonl", text="headline", label="y")

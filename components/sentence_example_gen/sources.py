@@ -1,8 +1,10 @@
 """Labelled texts in the generic formats a user's own data comes in (a run config's
 `corpus: {format: ..., path: ..., text: ..., label: ...}`), Beam-free like reader.py:
 
-  csv, tsv       a header line, then one record a line (RFC 4180 quoting: a quoted field may span
+  csv            a header line, then one record a line (RFC 4180 quoting: a quoted field may span
                  lines); `text` and `label` name the columns.
+  tsv            the same with tabs and no quoting (text/tab-separated-values: a field has no tab
+                 or line end, and a quote is a plain character).
   jsonl          one JSON object a line; `text` and `label` name the keys (a label may be a
                  string, an integer or a boolean; it is kept as its text).
   class_folders  `<root>/<class>/*.txt` or `<root>/<split>/<class>/*.txt`, one text a file, as
@@ -120,7 +122,8 @@ def _delimited(path: str, source: Source, split: str, stats: ReadStats) -> Itera
       current[0] = number
       yield line + "\n"  # the csv module keeps a quoted field's line ends only when given them
 
-  rows = csv.reader(text_lines(), delimiter="\t" if source.format == "tsv" else ",")
+  rows = csv.reader(text_lines(), delimiter=",") if source.format == "csv" else \
+      csv.reader(text_lines(), delimiter="\t", quoting=csv.QUOTE_NONE)
   header = next(rows, None)
   if not header:
     raise SentenceCorpusError(f"{path}: empty file; expected a header line")

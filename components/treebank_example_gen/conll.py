@@ -5,7 +5,8 @@ One token a line, its columns separated by tabs (or, in a file with no tab, by r
 a blank line between sentences. CoNLL-U (10 tab-separated columns) is read as FORM and UPOS
 (columns 2 and 4); its multiword-token lines (`3-4`) and empty nodes (`5.1`) are not words of the
 text and are skipped. Any other file: the first column is the word and the last the tag, unless
-the corpus names the columns (1-based). Comment lines start with `#`; `# sent_id = <id>` names
+the corpus names the columns (1-based). Comment lines start with `#` and come before a
+sentence's first token (`#<TAB>#` is the token `#`); `# sent_id = <id>` names
 the sentence (else `<file name>:<1-based position>`): the split hashes this id, so a treebank
 converted with its ids keeps the dedicated reader's split. A file whose name is a split word
 (`en_ewt-ud-train.conllu`, `dev.conll`: sources.split_of_name) gives its sentences that split.
@@ -47,6 +48,12 @@ def _fields(line: str) -> list[str]:
   return line.split("\t") if "\t" in line else line.split()
 
 
+def is_comment(line: str, words: list) -> bool:
+  """CoNLL-U's rule: `#` lines before a sentence's first token. A line `#<TAB>#` is the token
+  `#` (a pound sign, as the treebank has), not a comment."""
+  return not words and line.startswith("#") and (line.startswith("# ") or "\t" not in line)
+
+
 def iter_file(path: str, columns: Columns = Columns()) -> Iterator[Sentence]:
   split = split_of_name(path)
   name = os.path.basename(path)
@@ -69,9 +76,9 @@ def iter_file(path: str, columns: Columns = Columns()) -> Iterator[Sentence]:
           yield sentence()
         words, tags, width, sent_id = [], [], None, None
         continue
-      if line.startswith("#"):
+      if is_comment(line, words):
         match = _SENT_ID.match(line)
-        if match and not words:
+        if match:
           sent_id = match[1]
         continue
       fields = _fields(line)
