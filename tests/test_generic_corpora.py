@@ -44,7 +44,7 @@ def test_plain_columns_word_first_tag_last_split_on_spaces(tmp_path):
       (("The", "cat", "#"), ("B-NP", "I-NP", "I-NP"), ""), (("sat",), ("B-VP",), "")]
   (tmp_path / "pound.conll").write_text("#\t#\n15\tCD\n")
   assert list(conll.iter_file(str(tmp_path / "pound.conll")))[0].words == ("#", "15")
-  assert list(conll.iter_file(str(path), conll.Columns(tag=2)))[0].tags == ("DT", "NN")
+  assert list(conll.iter_file(str(path), conll.Columns(tag=2)))[0].tags == ("DT", "NN", "NN")
 
 
 @pytest.mark.parametrize("text, message", [
