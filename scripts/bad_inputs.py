@@ -27,7 +27,9 @@ from components.glove_embedding import sources  # noqa: E402
 from components.imdb_example_gen import reader as imdb  # noqa: E402
 from components.parallel_example_gen import reader as parallel  # noqa: E402
 from components.sentence_example_gen import reader as sentence  # noqa: E402
+from components.sentence_example_gen import sources as generic  # noqa: E402
 from components.text_example_gen import reader as text  # noqa: E402
+from components.treebank_example_gen import conll  # noqa: E402
 from components.treebank_example_gen import reader as treebank  # noqa: E402
 from pipeline import config, corpora  # noqa: E402
 from tests.data import treebank as treebank_data  # noqa: E402
@@ -147,6 +149,26 @@ def _sarcasm(tmp, line):
       "sarcasm"))
 
 
+def _generic(tmp, fmt, name, data: bytes, **kw):
+  """A user's file through the generic reader of its format (a corpus mapping)."""
+  path = tmp / name
+  path.write_bytes(data)
+  if fmt == "conll":
+    return list(conll.iter_file(str(path)))
+  stats = sentence.ReadStats()
+  list(generic.iter_records(generic.Source(fmt, str(path), **kw), stats))
+  return {"empty": len(stats.empty)}, f"empty texts at {stats.empty}"
+
+
+def _class_folder_without_files(tmp):
+  for name in ("sport", "tech"):
+    (tmp / "news" / name).mkdir(parents=True)
+  (tmp / "news" / "sport" / "a.txt").write_text("goal")
+  (tmp / "news" / "tech" / "b.txt").write_text("chip")
+  (tmp / "news" / "music").mkdir()
+  return list(generic.iter_records(generic.Source("class_folders", str(tmp / "news"))))
+
+
 NO_NEG = [r for r in REVIEWS if r[1] != "neg"]
 MALFORMED = "( (S (NP-SBJ (DT the) (NN dog) ) (VP (VBD barked) )\n"  # a ')' missing
 UNTAGGED = "( (S (NP-SBJ the dog) (VP (VBD barked) ) ))\n"           # words without tags
@@ -198,6 +220,19 @@ CASES = [
     ("sarcasm line that is not valid JSON", "error",
      lambda t: _sarcasm(t, '{"headline": "x", "is_sarcastic": 1')),
     ("sarcasm line without is_sarcastic", "error", lambda t: _sarcasm(t, '{"headline": "x"}')),
+    ("generic csv without the `label` column", "error",
+     lambda t: _generic(t, "csv", "t.csv", b"text,team\nhello,a\n")),
+    ("generic csv with an empty text", "skipped",
+     lambda t: _generic(t, "csv", "t.csv", b"text,label\nhello,a\n ,b\nbye,b\n")),
+    ("generic csv label not in the config's `labels`", "error",
+     lambda t: _generic(t, "csv", "t.csv", b"text,label\nhello,a\nbye,c\n", labels=("a", "b"))),
+    ("generic csv line that is not UTF-8", "error",
+     lambda t: _generic(t, "csv", "t.csv", b"text,label\nhello,a\ncaf\xe9,b\n")),
+    ("generic jsonl line without the text key", "error",
+     lambda t: _generic(t, "jsonl", "t.jsonl", b'{"text": "a", "label": 1}\n{"label": 0}\n')),
+    ("generic class folder with no files", "error", _class_folder_without_files),
+    ("generic CoNLL ragged line", "error",
+     lambda t: _generic(t, "conll", "t.conll", b"the\tDT\ndog\tNN\textra\n")),
     ("config: unknown trainer", "error",
      lambda t: _config(t, "models: [{name: m, trainer: resnet}]\n")),
     ("config: unknown corpus", "error",
