@@ -122,3 +122,15 @@ def test_text_corpus_is_the_char_lm_task_split_by_position(tmp_path):
       for s, ex in splits.items())
   assert "".join(by_split.values()) == book
   assert len(by_split["train"]) == round(len(book) * 0.9)
+
+
+def test_pairs_files_bad_lines_name_file_and_line_and_non_utf8_is_counted(tmp_path):
+  from components.parallel_example_gen import reader as parallel  # pylint: disable=import-outside-toplevel
+  path = tmp_path / "p.tsv"
+  path.write_bytes(b"Hi.\tHallo.\ncaf\xe9.\tCaf\xc3\xa9.\n")
+  stats = parallel.ReadStats()
+  pairs = list(parallel.iter_pair_files([str(path)], stats))
+  assert [p.target for p in pairs] == ["Hallo.", "Café."] and stats.non_utf8 == [2]
+  path.write_text("Hi.\tHallo.\nno tab here\n")
+  with pytest.raises(parallel.ParallelCorpusError, match=r"p.tsv: line 2: 1 tab-separated"):
+    list(parallel.iter_pair_files([str(path)]))
