@@ -102,3 +102,16 @@ def test_patience_stops_training_and_keeps_the_best_epoch(transform_dir, tmp_pat
   bow_mlp.run_fn(fn_args)
   history = json.loads((tmp_path / "all" / "model_run" / "history.json").read_text())
   assert history["epochs"] == 3  # patience 0: every epoch
+
+
+def test_count_vectors_count_repeats_where_multi_hot_marks_them(transform_dir):
+  """seed 000's output_mode="count": each id's number of occurrences in the review."""
+  batch, output = _transformed_batch(transform_dir)
+  size = features.bow_input_size("unigram_count", output)
+  counts = _dense_vectors(batch, "unigram_count", size).numpy()
+  multi_hot = _dense_vectors(batch, "unigram_multi_hot", size).numpy()
+  ids = tf.sparse.to_dense(batch["unigram_ids"], default_value=-1).numpy()
+  want = np.stack([np.bincount(row[row >= 0], minlength=size) for row in ids])
+  np.testing.assert_array_equal(counts, want)
+  np.testing.assert_array_equal(multi_hot, (want > 0).astype(np.float32))
+  assert counts.max() > 1  # the samples do repeat words
