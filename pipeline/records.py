@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from typing import Optional
 
 import ml_metadata as mlmd
@@ -70,16 +69,9 @@ def metrics(evaluation_uri: str) -> dict:
   found = {}
   for sub_key, values in dict(result.slicing_metrics)[()][""].items():
     # sub_key: "" for a plain metric, "classId:<id>" for a binarized one (multi-class)
-    found.update({_metric_name(k) if not sub_key else f"{_metric_name(k)}/{sub_key}":
-                  list(v.values())[0] for k, v in values.items()})
+    found.update({k if not sub_key else f"{k}/{sub_key}": list(v.values())[0]
+                  for k, v in values.items()})
   return found
-
-
-def _metric_name(key: str) -> str:
-  """TFMA names an aggregated metric by its AggregationOptions text and the metric's name
-  ("macro_average: true\n_f1_score"): macro_average/f1_score here."""
-  match = re.fullmatch(r"(\w+): true\n_(.+)", key)
-  return f"{match[1]}/{match[2]}" if match else key
 
 
 def _model_columns(config: dict) -> dict:

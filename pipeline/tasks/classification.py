@@ -102,17 +102,27 @@ class Classification(tasks.Task):
   def report_values(self, metrics: dict) -> dict:
     if "sparse_categorical_accuracy" in metrics:
       return {"value": metrics["sparse_categorical_accuracy"],
-              "macro_f1": metrics.get(MACRO_F1)}
+              "macro_f1": macro_f1(metrics)}
     return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
 
 
-MACRO_F1 = "macro_average/f1_score"  # pipeline.records' name of the aggregated F1Score
+# A class is predicted when it has the highest probability (top_k 1: TFMA sets the others to
+# -inf, with threshold -inf), not when its probability passes 0.5 (one-vs-rest): the usual
+# multi-class precision and recall. (TFMA's macro_average aggregation cannot take top_k, so the
+# macro F1 is the mean of its per-class F1Score: macro_f1.)
+ARGMAX = '"top_k": 1'
+PER_CLASS_F1 = "f1_score/classId:"  # pipeline.records' names of the per-class F1Score values
+
+
+def macro_f1(metrics: dict) -> Optional[float]:
+  values = [v for k, v in metrics.items() if k.startswith(PER_CLASS_F1)]
+  return sum(values) / len(values) if values else None
 
 
 def multiclass_eval_config(gate: Gate, num_classes: int):
-  """Accuracy (gated), and precision and recall of each class id and their macro F1, binarized
-  by TFMA from the [batch, classes] probabilities; the label's id comes from the model's
-  transform_features signature (the Transform's label vocabulary)."""
+  """Accuracy (gated), and precision and recall of each class id (the predicted class: the most
+  probable) and their macro F1, binarized by TFMA from the [batch, classes] probabilities; the
+  label's id comes from the model's transform_features signature (the label vocabulary)."""
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
   threshold = tasks.gate_threshold({"lower_bound": {"value": gate.accuracy_floor}})
   class_ids = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
@@ -126,14 +136,9 @@ def multiclass_eval_config(gate: Gate, num_classes: int):
               tfma.MetricConfig(class_name="ExampleCount"),
               tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
               tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
-          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="Precision"),
-                                    tfma.MetricConfig(class_name="Recall")],
-                           binarize=class_ids),
-          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name="F1Score")],
-                           binarize=class_ids,
-                           aggregate=tfma.AggregationOptions(  # every class weighs the same
-                               macro_average=True,
-                               class_weights={i: 1.0 for i in range(num_classes)}))])
+          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=name, config=ARGMAX)
+                                    for name in ("Precision", "Recall", "F1Score")],
+                           binarize=class_ids)])
 
 
 TASK = Classification()
