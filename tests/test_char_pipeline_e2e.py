@@ -131,6 +131,10 @@ def test_evaluator_perplexity_is_exp_of_the_test_cross_entropy(run):
       tf.io.gfile.glob(os.path.join(artifact.uri, "Split-test", "*")), compression_type="GZIP"))
   ce = loaded.signatures["from_windows"](examples=tf.constant([r.numpy() for r in records]))
   assert float(np.mean(ce["cross_entropy"])) == pytest.approx(row["value"], rel=1e-4)
+  # next-character accuracy: TFMA's is the served windows' share of argmax hits
+  assert 0 < row["next_char_accuracy"] < 1
+  assert float(np.mean(ce["next_char_accuracy"])) == pytest.approx(row["next_char_accuracy"],
+                                                                    rel=1e-4)
   with open(os.path.join(os.path.dirname(row["curves"]), "history.json")) as f:
     assert "test_loss_nats" in json.load(f)
 

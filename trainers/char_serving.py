@@ -5,7 +5,10 @@
   step             char_id [batch] int64, state      -> probabilities, state (one more char)
   vocabulary       ()                                -> chars [V]: id -> character ("" = pad)
   from_windows     examples [batch] CharWindows tf.Examples -> cross_entropy [batch], the mean
-                                                       nats/char of each window (for TFMA)
+                                                       nats/char of each window, and
+                                                       next_char_accuracy [batch], its share of
+                                                       characters that are the most probable
+                                                       next one (for TFMA)
 Generation primes with serving_default, then calls `step` once per sampled character.
 """
 from __future__ import annotations
@@ -70,7 +73,9 @@ class CharLMModule(tf.Module):
     inputs, targets = (tf.sparse.to_dense(parsed[k]) for k in ("input", "target"))
     probabilities, _ = self.step_model([inputs, self._zeros(tf.shape(inputs)[0])])
     nats = keras.losses.sparse_categorical_crossentropy(targets, probabilities)
-    return {"cross_entropy": tf.reduce_mean(nats, axis=1)}
+    hits = tf.cast(tf.equal(tf.argmax(probabilities, axis=-1), targets), tf.float32)
+    return {"cross_entropy": tf.reduce_mean(nats, axis=1),
+            "next_char_accuracy": tf.reduce_mean(hits, axis=1)}
 
 
 def signatures(module: CharLMModule) -> dict:

@@ -78,11 +78,13 @@ class CharLM(tasks.Task):
             tfma.MetricConfig(class_name="CrossEntropy", module=module),
             tfma.MetricConfig(class_name="BitsPerChar", module=module),
             tfma.MetricConfig(class_name="Perplexity", module=module, threshold=threshold),
+            tfma.MetricConfig(class_name="NextCharAccuracy", module=module),
         ])])
 
   def report_values(self, metrics: dict) -> dict:
     return {"value": metrics.get("cross_entropy"), "perplexity": metrics.get("perplexity"),
-            "bits_per_char": metrics.get("bits_per_char")}
+            "bits_per_char": metrics.get("bits_per_char"),
+            "next_char_accuracy": metrics.get("next_char_accuracy")}
 
 
 TASK = CharLM()
