@@ -20,7 +20,8 @@ MODELS = [
     {"name": "char_gru", "trainer": "char_rnn", "epochs": 2, "batch_size": 2, "units": 16,
      "perplexity_ceiling": 1000.0},
     {"name": "char_gru_stateful", "trainer": "char_rnn", "stateful": True, "epochs": 2,
-     "batch_size": 4, "units": 16, "perplexity_ceiling": 1.0},  # impossible: never pushed
+     "batch_size": 4, "units": 16, "perplexity_ceiling": 1.0,  # impossible: never pushed
+     "sample_every": 1, "sample_prompt": "to ", "sample_chars": 25},
 ]
 
 
@@ -177,3 +178,23 @@ def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
   assert cli.main(["score-lm", "--model", served]) == 2  # no windows and no run: said clearly
   assert "score-lm needs --windows, or --run and --model" in capsys.readouterr().err
 
+
+
+def test_samples_are_written_while_training(run):
+  """sample_every 1: one sample per epoch trained, in the Trainer's run artifact, each the prompt
+  and 25 characters of the vocabulary (never padding or the unseen-character id)."""
+  cfg, _ = run
+  rows = {r["model"]: r for r in report.leaderboard(cfg.output_dir)}
+  run_dir = os.path.dirname(rows["char_gru_stateful"]["curves"])
+  with open(os.path.join(run_dir, "samples.txt"), encoding="utf-8") as f:
+    blocks = f.read().split("--- epoch ")[1:]
+  with open(os.path.join(run_dir, "history.json")) as f:
+    epochs = len(json.load(f)["history"]["loss"])
+  assert [b.split(",")[0] for b in blocks] == [str(e + 1) for e in range(epochs)]
+  allowed = set("".join(LINES).lower() + "\n")
+  for block in blocks:
+    text = block.split("---\n", 1)[1][:-2]  # each sample ends with a blank line
+    assert text.startswith("to ") and len(text) == 3 + 25
+    assert set(text[3:]) <= allowed
+  assert not os.path.exists(os.path.join(os.path.dirname(rows["char_gru"]["curves"]),
+                                         "samples.txt"))  # sample_every 0: none

@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from typing import ClassVar, Literal
 
 import keras
+import numpy as np
 import tensorflow as tf
 from pydantic import Field
 
 from components import char_preprocessing
 from trainers import char_serving, common, families
+
+
+SAMPLES_FILE = "samples.txt"  # in the Trainer's model_run artifact
 
 
 class Params(common.TrainerParams):
@@ -33,6 +38,11 @@ class Params(common.TrainerParams):
   units: int = Field(128, ge=1, description="GRU units")
   lr_decay: Literal["constant", "cosine"] = Field(
       "constant", description="cosine: decays to 0 over all training steps")
+  sample_every: int = Field(0, ge=0, description="every this many epochs, sample text from the "
+                            "model into the run's samples.txt (0: never)")
+  sample_prompt: str = Field("The ", min_length=1, description="what the samples start from")
+  sample_chars: int = Field(300, ge=1, description="characters sampled after the prompt")
+  sample_temperature: float = Field(0.8, gt=0)
 
 
 class BitsPerChar(keras.metrics.Mean):
@@ -59,6 +69,29 @@ class ResetStates(keras.callbacks.Callback):
 
   def on_test_begin(self, logs=None):
     self._reset()
+
+
+class SampleText(keras.callbacks.Callback):
+  """Every `every` epochs, text sampled from the model as it stands (seed 003 prints samples
+  while it trains), through the serving module's own prime-and-step path (char_serving.sample),
+  appended to `path` and logged. Seeded: the same run gives the same samples."""
+
+  def __init__(self, tft_output, vocabulary: list, config: Params, path: str):
+    super().__init__()
+    self._tft_output, self._vocabulary, self._config, self._path = (
+        tft_output, vocabulary, config, path)
+    self._rng = np.random.default_rng(config.seed)
+
+  def on_epoch_end(self, epoch, logs=None):
+    c = self._config
+    if (epoch + 1) % c.sample_every:
+      return
+    module = char_serving.CharLMModule(self.model, self._tft_output, self._vocabulary)
+    text = c.sample_prompt + char_serving.sample(module, c.sample_prompt, c.sample_chars,
+                                                 self._rng, c.sample_temperature)
+    with open(self._path, "a", encoding="utf-8") as f:
+      f.write(f"--- epoch {epoch + 1}, temperature {c.sample_temperature} ---\n{text}\n\n")
+    logging.info("epoch %d sample: %r", epoch + 1, text[:120])
 
 
 def build_model(vocab_size: int, embedding_dim: int = 16, units: int = 128,
@@ -125,6 +158,10 @@ def run_fn(fn_args) -> keras.Model:
                         batch_size=global_batch // replicas,
                         learning_rate=learning_rate(config, int(train.cardinality())))
   callbacks = [ResetStates()] if config.stateful else []
+  if config.sample_every and common.is_chief(strategy):
+    os.makedirs(fn_args.model_run_dir, exist_ok=True)
+    callbacks.append(SampleText(tft_output, vocab, config,
+                                os.path.join(fn_args.model_run_dir, SAMPLES_FILE)))
   summary = common.fit(model, train, val, config, fn_args, monitor="val_loss",
                        mode="min", callbacks=callbacks)
   # The test split, read the way the model was trained (state carried when stateful).

@@ -13,7 +13,10 @@ Generation primes with serving_default, then calls `step` once per sampled chara
 """
 from __future__ import annotations
 
+from typing import Optional
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 from trainers import serving
@@ -83,3 +86,49 @@ def signatures(module: CharLMModule) -> dict:
           "step": module.step.get_concrete_function(),
           "vocabulary": module.vocabulary.get_concrete_function(),
           "from_windows": module.from_windows.get_concrete_function()}
+
+
+def sampling_distribution(probabilities: np.ndarray, temperature: float = 1.0,
+                          top_k: Optional[int] = None, top_p: Optional[float] = None,
+                          banned=()) -> np.ndarray:
+  """[V] next-char probabilities -> the distribution to sample from."""
+  if temperature <= 0:
+    raise ValueError(f"temperature must be > 0, got {temperature}")
+  if top_k is not None and top_p is not None:
+    raise ValueError("give top_k or top_p, not both")
+  p = np.asarray(probabilities, np.float64).copy()
+  p[list(banned)] = 0.0
+  p = np.power(np.maximum(p, 0.0), 1.0 / temperature)
+  if top_k is not None:
+    if top_k < 1:
+      raise ValueError(f"top_k must be >= 1, got {top_k}")
+    p[np.argsort(-p, kind="stable")[top_k:]] = 0.0
+  p /= p.sum()
+  if top_p is not None:
+    if not 0 < top_p <= 1:
+      raise ValueError(f"top_p must be in (0, 1], got {top_p}")
+    order = np.argsort(-p, kind="stable")
+    keep = np.searchsorted(np.cumsum(p[order]), top_p) + 1  # smallest prefix reaching top_p
+    p[order[keep:]] = 0.0
+    p /= p.sum()
+  return p
+
+
+def sample(module, prompt: str, chars: int, rng: np.random.Generator, temperature: float = 1.0,
+           top_k: Optional[int] = None, top_p: Optional[float] = None) -> str:
+  """chars characters after prompt, sampled through serve_text then step, one call per
+  character (the GRU state carried), never padding (id 0) or the unseen-character id (the
+  last). module: a CharLMModule, or one loaded with tf.saved_model.load (pipeline.generate)."""
+  if not prompt:
+    raise ValueError("the prompt must have at least one character")
+  vocabulary = [c.decode("utf-8") for c in module.vocabulary()["chars"].numpy().tolist()]
+  banned = (0, len(vocabulary) - 1)
+  out = module.serve_text(tf.constant([prompt]))
+  generated = []
+  for _ in range(chars):
+    p = sampling_distribution(out["probabilities"].numpy()[0], temperature, top_k, top_p,
+                              banned)
+    next_id = int(rng.choice(len(p), p=p))
+    generated.append(vocabulary[next_id])
+    out = module.step(tf.constant([next_id], tf.int64), out["state"])
+  return "".join(generated)
