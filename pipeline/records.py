@@ -74,6 +74,36 @@ def metrics(evaluation_uri: str) -> dict:
   return found
 
 
+def confusion(evaluation_uri: str) -> Optional[dict]:
+  """{(actual class id, predicted class id): test examples} of a classifier's Evaluator run:
+  TFMA's MultiClassConfusionMatrixPlot (multi-class; predicted = the most probable class), or
+  its ConfusionMatrixAtThresholds at 0.5 (binary); None for another task's model."""
+  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
+  result = tfma.load_eval_result(evaluation_uri)
+  for slice_key, plots in result.plots or []:
+    matrices = ((plots or {}).get("") or {}).get("", {}).get("multiClassConfusionMatrixAtThresholds")
+    if slice_key == () and matrices:
+      entries = matrices["matrices"][0].get("entries", [])
+      return {(e.get("actualClassId", 0), e.get("predictedClassId", 0)):
+              int(e.get("numWeightedExamples", 0)) for e in entries}
+  binary = metrics(evaluation_uri).get("confusion_matrix_at_thresholds")
+  if not binary:
+    return None
+  [m] = binary["matrices"]
+  return {(1, 1): int(m.get("truePositives", 0)), (0, 1): int(m.get("falsePositives", 0)),
+          (0, 0): int(m.get("trueNegatives", 0)), (1, 0): int(m.get("falseNegatives", 0))}
+
+
+def class_names(records: RunRecords) -> Optional[list]:
+  """The label vocabulary's classes of the run's Transform (None: a binary 0/1 label)."""
+  graphs = records.artifacts("Transform", "transform_graph")
+  if not graphs:
+    return None
+  import tensorflow_transform as tft  # pylint: disable=import-outside-toplevel
+  from components import contract  # pylint: disable=import-outside-toplevel
+  return contract.class_names(tft.TFTransformOutput(graphs[0].uri))
+
+
 def _model_columns(config: dict) -> dict:
   """The leaderboard's task columns of one Trainer's model, from its custom_config (the family
   says what it reads, the family's task how it is scored)."""
@@ -116,6 +146,8 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
         row["bleu"] = bleu
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
+      row["confusion"] = confusion(evaluations[0].uri) if row["task_name"] == "classification" \
+          else None
       values = metrics(evaluations[0].uri)
       row.update(tasks.get(row["task_name"]).report_values(values),
                  examples=values.get("example_count"))

@@ -15,6 +15,20 @@ from ml_metadata.proto import metadata_store_pb2
 from pipeline import figures, provenance, records as run_records
 
 
+def confusion_table(counts: dict, names: Optional[list] = None) -> list[str]:
+  """{(actual id, predicted id): n} as a Markdown table; names: the class names by id."""
+  ids = sorted({i for pair in counts for i in pair if i >= 0} | set(range(len(names or []))))
+  label = (lambda i: names[i]) if names else str
+  unpredicted = any(p < 0 for _, p in counts)  # TFMA's -1: no class over the threshold
+  header = [label(i) for i in ids] + (["none"] if unpredicted else [])
+  rows = [f"| true / predicted | {' | '.join(header)} |", "|---" * (len(header) + 1) + "|"]
+  for a in ids:
+    cells = [counts.get((a, p), 0) for p in ids] + ([counts.get((a, -1), 0)] if unpredicted
+                                                     else [])
+    rows.append(f"| {label(a)} | {' | '.join(str(c) for c in cells)} |")
+  return rows
+
+
 def _fmt(value, pattern="{:.4f}"):
   return "" if value is None else pattern.format(value)
 
@@ -60,6 +74,14 @@ def write(output_dir: str, report_dir: Optional[str] = None,
     lines += ["", "## Data validation (ExampleValidator, against the inferred schema)", ""]
     lines += [f"- {split}: " + ("no anomalies" if not a else "; ".join(
         f"`{feature}`: {text}" for feature, text in a.items())) for split, a in found.items()]
+  matrices = [r for r in rows if r.get("confusion")]
+  if matrices:
+    names = run_records.class_names(records)
+    lines += ["", "## Confusion matrices (test split)", "",
+              "Rows: the true class; columns: the predicted one (the most probable class; "
+              "binary: class 1 when its probability is over 0.5). From TFMA."]
+    for r in matrices:
+      lines += ["", f"`{r['model']}`", ""] + confusion_table(r["confusion"], names)
   checked = [r for r in rows if r.get("serving_check")]
   if checked:
     lines += ["", "## Serving check (TF Serving's session-based loader)", "",

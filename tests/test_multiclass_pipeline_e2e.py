@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from pipeline import cli, config, records, runner, serving_client
+from pipeline import cli, config, records, report, runner, serving_client
 from tests import fixtures, serving_checks
 
 pytestmark = pytest.mark.e2e
@@ -74,6 +74,15 @@ def test_models_are_pushed_and_serve_class_names(run):
     assert list(classes[0][ids]) == ["billing", "outage"]
 
 
+def test_report_has_the_confusion_matrix_with_class_names(run):
+  cfg, _ = run
+  text = open(report.write(cfg.output_dir)).read()
+  section = text.split("## Confusion matrices (test split)")[1]
+  assert "`bow`" in section and "`gru`" in section
+  header = next(l for l in section.splitlines() if l.startswith("| true / predicted"))
+  assert sorted(header.strip("|").split("|")[1:]) == sorted(f" {c} " for c in WORDS)
+
+
 def test_predict_prints_the_top_classes(run, capsys):
   cfg, _ = run
   assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bow"), "--top", "2",
@@ -108,6 +117,9 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
       assert metrics[f"precision/classId:{class_id} topK:1"] == pytest.approx(precision[class_id], abs=1e-6)
       assert metrics[f"recall/classId:{class_id} topK:1"] == pytest.approx(recall[class_id], abs=1e-6)
     assert row["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
+    matrix = sk.confusion_matrix(truth, predicted, labels=range(3))
+    assert {k: v for k, v in row["confusion"].items() if v} == {
+        (a, p): int(matrix[a, p]) for a in range(3) for p in range(3) if matrix[a, p]}
   assert row["blessed"] is True or row["value"] < 0.9
 
 

@@ -279,7 +279,12 @@ def test_report_matches_evaluation_artifacts(run):
     assert row["value"] == pytest.approx(metrics["binary_accuracy"]["doubleValue"])
     assert f"| {name} |" in text and f"{row['value']:.4f}" in text
     assert row["serving_check"]["passed"] and row["serving_check"]["seconds"] > 0
+    # TFMA's confusion matrix at 0.5: all test examples, and the accuracy on its diagonal
+    counts = row["confusion"]
+    assert sum(counts.values()) == row["examples"]
+    assert (counts[(0, 0)] + counts[(1, 1)]) / row["examples"] == pytest.approx(row["value"])
   assert "## Serving check (TF Serving's session-based loader)" in text
+  assert "## Confusion matrices (test split)" in text
   assert rows["bow_unigram_binary"]["pushed_version"] == pushed["bow_unigram_binary"][-1]
   assert rows["bow_bigram_tfidf"]["pushed_version"] is None and not rows["bow_bigram_tfidf"][
       "blessed"]

@@ -92,6 +92,8 @@ class Classification(tasks.Task):
             tfma.MetricConfig(class_name="ExampleCount"),
             tfma.MetricConfig(class_name="AUC"),
             tfma.MetricConfig(class_name="BinaryAccuracy", threshold=threshold),
+            tfma.MetricConfig(class_name="ConfusionMatrixAtThresholds",
+                              config='"thresholds": [0.5]'),
         ])])
 
   def run_eval_config(self, cfg, gate: Gate, data_dir: str):
