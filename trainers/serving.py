@@ -102,6 +102,10 @@ class ServingModule(tf.Module):
     self._featurize = featurize
     self._output_name = output_name
     self.class_names = None if classes is None else tf.constant(list(classes), tf.string)
+    if classes is not None:  # only then: saving traces every tf.function a module holds
+      self.transform_labels = tf.function(
+          self._transform_labels,
+          input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
 
   def _predict(self, raw: dict) -> dict:
     transformed = self.tft_layer(raw)
@@ -113,8 +117,7 @@ class ServingModule(tf.Module):
     names = tf.tile(self.class_names[tf.newaxis], [tf.shape(outputs)[0], 1])
     return {self._output_name: outputs, "classes": names}
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
-  def transform_labels(self, examples):
+  def _transform_labels(self, examples):
     """Serialized tf.Examples with their raw label -> {label: [batch] id} (for TFMA)."""
     raw = tf.io.parse_example(examples, {TEXT_KEY: self._raw_spec[TEXT_KEY],
                                          LABEL_KEY: self._raw_spec[LABEL_KEY]})
