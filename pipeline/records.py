@@ -80,6 +80,8 @@ def confusion(evaluation_uri: str) -> Optional[dict]:
   its ConfusionMatrixAtThresholds at 0.5 (binary); None for another task's model."""
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
   result = tfma.load_eval_result(evaluation_uri)
+  if not any(plots for _, plots in result.plots or []):  # evaluated against a baseline model
+    result = tfma.load_eval_result(evaluation_uri, model_name=tfma.CANDIDATE_KEY)
   for slice_key, plots in result.plots or []:
     matrices = ((plots or {}).get("") or {}).get("", {}).get("multiClassConfusionMatrixAtThresholds")
     if slice_key == () and matrices:

@@ -19,6 +19,8 @@ def confusion_table(counts: dict, names: Optional[list] = None) -> list[str]:
   """{(actual id, predicted id): n} as a Markdown table; names: the class names by id."""
   ids = sorted({i for pair in counts for i in pair if i >= 0} | set(range(len(names or []))))
   label = (lambda i: names[i]) if names else str
+  numeric = all(label(i).isdigit() for i in ids)
+  ids.sort(key=lambda i: int(label(i)) if numeric else label(i))  # by name, not vocabulary id
   unpredicted = any(p < 0 for _, p in counts)  # TFMA's -1: no class over the threshold
   header = [label(i) for i in ids] + (["none"] if unpredicted else [])
   rows = [f"| true / predicted | {' | '.join(header)} |", "|---" * (len(header) + 1) + "|"]
