@@ -108,6 +108,17 @@ def test_pairs_corpus_is_the_translation_task(tmp_path):
   assert all(len(ex) > 5 for ex in splits.values())  # hash split, 50/25/25 in expectation
 
 
+def test_pairs_files_named_by_split_keep_it_and_eval_is_cut_from_train(tmp_path):
+  data = tmp_path / "data"
+  data.mkdir()
+  (data / "news-train.tsv").write_text("".join(f"train {i}.\tZug {i}.\n" for i in range(80)))
+  (data / "news-test.tsv").write_text("".join(f"test {i}.\tTest {i}.\n" for i in range(10)))
+  _, splits = _example_gen_splits(tmp_path, {"format": "pairs", "path": "news-*.tsv"})
+  sources = {s: {_strings(e, "source")[0].split()[0] for e in ex} for s, ex in splits.items()}
+  assert sources == {"train": {"train"}, "eval": {"train"}, "test": {"test"}}
+  assert len(splits["test"]) == 10 and 0 < len(splits["eval"]) < 25
+
+
 def test_text_corpus_is_the_char_lm_task_split_by_position(tmp_path):
   data = tmp_path / "data"
   data.mkdir()

@@ -170,5 +170,8 @@ def test_layout_splits_are_kept_and_eval_is_cut_from_train(tmp_path):
   assert counts == {("train", "a"): 44, ("train", "b"): 44, ("eval", "a"): 6, ("eval", "b"): 6,
                     ("test", "a"): 10, ("test", "b"): 10}
   assert executor.layout_fractions("test", ["train", "test"], [0.8, 0.1, 0.1]) == [0, 0, 1]
+  assert executor.layout_fractions("train", ["train"], [0.8, 0.1, 0.1]) == [0.8, 0.1, 0.1]
+  assert executor.layout_fractions("train", ["train", "eval"], [0.8, 0.1, 0.1]) == \
+      pytest.approx([0.8 / 0.9, 0, 0.1 / 0.9])
   assert executor.layout_fractions("train", ["train", "eval", "test"], [0.8, 0.1, 0.1]) == [
       1, 0, 0]

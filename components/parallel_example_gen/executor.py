@@ -24,7 +24,8 @@ from tfx.types import standard_component_specs
 
 from components import routed_example_gen
 from components.parallel_example_gen import reader
-from components.sentence_example_gen.executor import normalise, split_fractions
+from components.sentence_example_gen import sources
+from components.sentence_example_gen.executor import layout_fractions, normalise, split_fractions
 
 SPLITS = routed_example_gen.SPLITS
 DEFAULT_FRACTIONS = (0.8, 0.1, 0.1)
@@ -81,12 +82,13 @@ class _ReadZip(beam.DoFn):
 
 class _AssignSplit(beam.DoFn):
 
-  def __init__(self, fractions: Sequence[float], seed: int):
-    self._fractions, self._seed = list(fractions), seed
+  def __init__(self, fractions: Sequence[float], seed: int, layout: frozenset = frozenset()):
+    self._fractions, self._seed, self._layout = list(fractions), seed, layout
     self._counters = {s: beam.metrics.Metrics.counter(_NAMESPACE, f"{s}_pairs") for s in SPLITS}
 
   def process(self, pair: reader.Pair):
-    split = split_of(pair.source, self._fractions, self._seed)
+    fractions = layout_fractions(pair.split, self._layout, self._fractions)  # a file's split
+    split = split_of(pair.source, fractions, self._seed)
     self._counters[split].inc()
     yield split, pair
 
@@ -132,9 +134,12 @@ class Executor(BaseExampleGenExecutor):
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
+    layout = frozenset(sources.layout_of(sorted(tf.io.gfile.glob(zip_path))).values()) \
+        - {""} if p["plain_files"] else frozenset()
     split = (pipeline
              | "Read" >> _ReadPairs(zip_path, p["corpus_format"], p["plain_files"])
-             | "Split" >> beam.ParDo(_AssignSplit(p["split_fractions"], p["split_seed"])))
+             | "Split" >> beam.ParDo(_AssignSplit(p["split_fractions"], p["split_seed"],
+                                                  layout)))
     _ = (split
          | "Count" >> beam.combiners.Count.PerKey()
          | "Gather" >> beam.combiners.ToList()

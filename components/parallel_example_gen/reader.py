@@ -22,6 +22,8 @@ import zipfile
 import zlib
 from typing import Iterator
 
+from components.sentence_example_gen import sources
+
 
 @dataclasses.dataclass(frozen=True)
 class Format:
@@ -45,6 +47,7 @@ class Pair:
   line: int    # 1-based line number within the member
   source: str  # English
   target: str
+  split: str = ""  # the split a generic pairs file's name gives it ('' for none)
 
 
 @dataclasses.dataclass
@@ -128,11 +131,17 @@ def iter_pairs(zip_path: str, corpus_format: str, stats: ReadStats | None = None
 
 def iter_pair_files(paths, stats: ReadStats | None = None) -> Iterator[Pair]:
   """A generic `pairs` corpus (a run config's corpus mapping): plain UTF-8 files of
-  `source<TAB>target[<TAB>anything]` lines, read in the order given, with the zip's policies."""
+  `source<TAB>target[<TAB>anything]` lines, read in the order given, with the zip's policies; a
+  file named by a split (`train.tsv`, `news-test.tsv`) gives its pairs that split."""
   stats = stats if stats is not None else ReadStats()
+  try:
+    layout = sources.layout_of(paths)
+  except sources.SentenceCorpusError as e:
+    raise ParallelCorpusError(str(e)) from None
   for path in paths:
     with open(path, "rb") as f:
-      yield from _iter_lines(f, path, stats)
+      for pair in _iter_lines(f, path, stats):
+        yield dataclasses.replace(pair, split=layout[path])
   if not stats.pairs:
     raise ParallelCorpusError(f"{', '.join(paths)}: no sentence pairs in {stats.lines} lines")
   logging.info("%s: read %d pairs from %d lines; skipped %d blank, %d with an empty side; %d "

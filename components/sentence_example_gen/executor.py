@@ -65,14 +65,16 @@ def params(exec_properties: Dict[str, Any]) -> dict:
 def layout_fractions(layout_split: str, layout_splits: Sequence[str],
                      fractions: Sequence[float]) -> list[float]:
   """The train/eval/test shares of the records a source's layout puts in layout_split ('' for
-  none: the configured fractions). A layout with train and test but no eval gives eval its
-  configured share of train + eval, cut from train."""
+  none: the configured fractions). The layout's eval and test records stay where they are; its
+  train records give each split the layout lacks its configured share of train + those splits
+  (train and test files: eval gets 0.1 / (0.8 + 0.1) of train at the default 0.8/0.1/0.1)."""
   if not layout_split:
     return list(fractions)
-  if layout_split == "train" and "eval" not in layout_splits:
-    held = fractions[1] / (fractions[0] + fractions[1])
-    return [1 - held, held, 0.0]
-  return [float(layout_split == s) for s in SPLITS]
+  if layout_split != "train":
+    return [float(layout_split == s) for s in SPLITS]
+  shares = [f if s == "train" or s not in layout_splits else 0.0
+            for s, f in zip(SPLITS, fractions)]
+  return [f / sum(shares) for f in shares]
 
 
 def _rank(seed: int, key: str) -> tuple[str, str]:

@@ -72,6 +72,17 @@ def split_of_name(path: str) -> str:
   return SPLIT_WORDS.get(stem) or SPLIT_WORDS.get(re.split(r"[_\-]", stem)[-1], "")
 
 
+def layout_of(paths: Sequence[str]) -> dict:
+  """path -> the split its name gives ('' for none); an error when some files name one and
+  some do not."""
+  splits = {p: split_of_name(p) for p in paths}
+  if len(set(bool(s) for s in splits.values())) > 1:
+    raise SentenceCorpusError(
+        f"some files name a split and some do not: {splits}; name every file by its split "
+        f"({', '.join(SPLIT_WORDS)}) or none")
+  return splits
+
+
 def _lines(path: str, stats: ReadStats) -> Iterator[tuple[int, str]]:
   """(line number, text) of a file, LF-split (a trailing CR dropped), UTF-8 (a BOM dropped)."""
   with open(path, "rb") as f:
@@ -262,11 +273,10 @@ def iter_records(source: Source, stats: Optional[ReadStats] = None) -> Iterator[
     yield from _class_folders(source.path, source, stats)
   else:
     paths = _files(source.path)
-    splits = {p: split_of_name(p) for p in paths}
-    if len(set(bool(s) for s in splits.values())) > 1:
-      raise SentenceCorpusError(
-          f"{source.path}: some files name a split and some do not: {splits}; name every file "
-          f"by its split ({', '.join(SPLIT_WORDS)}) or none")
+    try:
+      splits = layout_of(paths)
+    except SentenceCorpusError as e:
+      raise SentenceCorpusError(f"{source.path}: {e}") from None
     read = _jsonl if source.format == "jsonl" else _delimited
     for path in paths:
       yield from read(path, source, splits[path], stats)
