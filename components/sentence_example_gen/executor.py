@@ -3,7 +3,7 @@ in stratified train/eval/test.
 
 The split (per unique text, stratified by label, seeded); a generic source whose layout names
 splits (train/test files or folders) keeps them, and the steps below run within each layout split
-(layout_fractions: a layout without eval gets it cut from train):
+(layout_fractions: the splits a layout lacks are cut from its train records):
   1. texts are normalised for comparison only (lowercase, whitespace runs -> one space, stripped);
      records with the same normalised text are one group, so exact duplicates always land in the
      same split (a per-line split puts copies on both sides and inflates test accuracy: the seed

@@ -100,16 +100,22 @@ def _uci(line: str, where: str) -> tuple[int, str]:
   return int(label), text
 
 
-def _sarcasm(line: str, where: str) -> tuple[int, str]:
+def json_object(line: str, where: str, keys) -> dict:
+  """One JSON Lines record, an object with the keys; an error naming `where` otherwise."""
   try:
     record = json.loads(line)
   except json.JSONDecodeError as e:
     raise SentenceCorpusError(f"{where}: not valid JSON ({e}): {line[:80]!r}") from e
   if not isinstance(record, dict):
     raise SentenceCorpusError(f"{where}: expected a JSON object, got {type(record).__name__}")
-  missing = [k for k in ("headline", "is_sarcastic") if k not in record]
+  missing = [k for k in keys if k not in record]
   if missing:
     raise SentenceCorpusError(f"{where}: missing key(s) {missing}; has {sorted(record)}")
+  return record
+
+
+def _sarcasm(line: str, where: str) -> tuple[int, str]:
+  record = json_object(line, where, ("headline", "is_sarcastic"))
   label, text = record["is_sarcastic"], record["headline"]
   if isinstance(label, bool) or label not in (0, 1):
     raise SentenceCorpusError(f"{where}: is_sarcastic {label!r} is not 0 or 1")

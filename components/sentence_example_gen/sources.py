@@ -28,7 +28,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import glob
-import json
 import logging
 import os
 import re
@@ -36,7 +35,8 @@ import tarfile
 import zipfile
 from typing import Iterator, Optional, Sequence
 
-from components.sentence_example_gen.reader import Record, ReadStats, SentenceCorpusError
+from components.sentence_example_gen.reader import (Record, ReadStats, SentenceCorpusError,
+                                                    json_object)
 
 FORMATS = ("csv", "tsv", "jsonl", "class_folders")
 SPLIT_WORDS = {"train": "train", "eval": "eval", "valid": "eval", "validation": "eval",
@@ -159,16 +159,7 @@ def _jsonl(path: str, source: Source, split: str, stats: ReadStats) -> Iterator[
     if not line.strip():
       stats.blank.append((path, number))
       continue
-    where = f"{path}: line {number}"
-    try:
-      value = json.loads(line)
-    except json.JSONDecodeError as e:
-      raise SentenceCorpusError(f"{where}: not valid JSON ({e}): {line[:80]!r}") from None
-    if not isinstance(value, dict):
-      raise SentenceCorpusError(f"{where}: expected a JSON object, got {type(value).__name__}")
-    missing = [k for k in (source.text, source.label) if k not in value]
-    if missing:
-      raise SentenceCorpusError(f"{where}: missing key(s) {missing}; has {sorted(value)}")
+    value = json_object(line, f"{path}: line {number}", (source.text, source.label))
     record = _record(path, number, value[source.text], value[source.label], source, split, stats)
     if record:
       yield record
