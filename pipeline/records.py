@@ -148,9 +148,9 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
         row["bleu"] = bleu
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
-      row["confusion"] = confusion(evaluations[0].uri) if row["task_name"] == "classification" \
-          else None
       values = metrics(evaluations[0].uri)
+      if row["task_name"] == "classification":
+        values["confusion"] = row["confusion"] = confusion(evaluations[0].uri)
       row.update(tasks.get(row["task_name"]).report_values(values),
                  examples=values.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")

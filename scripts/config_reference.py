@@ -79,7 +79,7 @@ def reference() -> str:
   lines += ["", "### `corpus` as a mapping: your own files", "",
             "`corpus: {format: csv, path: tickets.csv, text: body, label: team}` reads the "
             "user's files; the format implies the task. A classification corpus's labels are "
-            "classes (a TFT label vocabulary, softmax heads, TFMA per-class metrics).", ""] + _table(
+            "classes (a TFT label vocabulary, softmax heads, TFMA accuracy and confusion matrix).", ""] + _table(
                 config.GenericCorpusConfig)
   lines += ["", "## Corpora and tasks", "",
             "`corpus` names one of these; its task decides the gate keys and the families a "

@@ -152,13 +152,6 @@ def test_class_folder_with_no_files_and_stray_files_are_errors(tmp_path):
     _read("class_folders", tmp_path / "f")
 
 
-def test_label_names_are_the_configs_list_or_the_datas(tmp_path):
-  (tmp_path / "t.csv").write_text("text,label\nx,b\ny,a\nz,b\n")
-  assert sources.label_names(sources.Source("csv", str(tmp_path / "t.csv"))) == ["a", "b"]
-  assert sources.label_names(sources.Source("csv", str(tmp_path / "t.csv"),
-                                            labels=("c", "a", "b"))) == ["a", "b", "c"]
-
-
 def test_layout_splits_are_kept_and_eval_is_cut_from_train(tmp_path):
   records = ([reader.Record("train.csv", i, "ab"[i % 2], f"train text {i}", "train")
               for i in range(100)]

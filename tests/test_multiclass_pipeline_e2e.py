@@ -43,7 +43,7 @@ def run(tmp_path_factory):
           {"name": "bow", "trainer": "bow_mlp", "epochs": 30, "batch_size": 16,
            "accuracy_floor": 0.9},
           {"name": "gru", "trainer": "rnn_classifier", "cell": "gru", "units": 4,
-           "embedding_dim": 8, "epochs": 25, "batch_size": 16, "accuracy_floor": 0.0}]})
+           "embedding_dim": 8, "epochs": 6, "batch_size": 16, "accuracy_floor": 0.0}]})
   pushed = runner.run_local(cfg, data_dir)
   return cfg, pushed
 
@@ -94,8 +94,9 @@ def test_predict_prints_the_top_classes(run, capsys):
 
 
 def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
-  """TFMA's accuracy, per-class precision and recall and macro F1 equal sklearn's on the served
-  model's most probable class over the test split."""
+  """TFMA's accuracy and confusion matrix, and the per-class precision, recall and F1 and macro
+  F1 the report derives from it, equal sklearn's on the served model's most probable class over
+  the test split (the GRU, trained 6 epochs, leaves a class unpredicted)."""
   from sklearn import metrics as sk  # pylint: disable=import-outside-toplevel
   cfg, _ = run
   run_records = records.RunRecords(cfg.metadata_path)
@@ -114,13 +115,15 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
         truth, predicted, labels=range(3), zero_division=0)
     assert row["value"] == pytest.approx(sk.accuracy_score(truth, predicted), abs=1e-6)
     for class_id in range(3):
-      assert metrics[f"precision/classId:{class_id} topK:1"] == pytest.approx(precision[class_id], abs=1e-6)
-      assert metrics[f"recall/classId:{class_id} topK:1"] == pytest.approx(recall[class_id], abs=1e-6)
+      got = row["per_class"][class_id]
+      assert got["precision"] == pytest.approx(precision[class_id], abs=1e-6)
+      assert got["recall"] == pytest.approx(recall[class_id], abs=1e-6)
+      assert got["f1"] == pytest.approx(f1[class_id], abs=1e-6)
     assert row["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
+    assert metrics["example_count"] == len(test)
     matrix = sk.confusion_matrix(truth, predicted, labels=range(3))
     assert {k: v for k, v in row["confusion"].items() if v} == {
         (a, p): int(matrix[a, p]) for a in range(3) for p in range(3) if matrix[a, p]}
-  assert row["blessed"] is True or row["value"] < 0.9
 
 
 def test_a_label_outside_the_config_list_fails_before_any_artifact(tmp_path):

@@ -278,14 +278,3 @@ def iter_records(source: Source, stats: Optional[ReadStats] = None) -> Iterator[
                sum(stats.records.values()), len(stats.records),
                ", ".join(f"{k}: {v}" for k, v in sorted(stats.records.items())),
                len(stats.empty), len(stats.blank))
-
-
-def label_names(source: Source) -> list[str]:
-  """The source's labels, sorted: the config's list, else every label of the data (one read)."""
-  if source.labels:
-    return sorted(source.labels)
-  stats = ReadStats()
-  for _ in iter_records(source, stats):
-    pass
-  return sorted(stats.records)
-

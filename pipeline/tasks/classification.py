@@ -1,11 +1,11 @@
 """Text classification (IMDB, UCI sentences, sarcasm, and a user's own labelled texts): word/n-gram
 features and word or subword ids from components.preprocessing; the Evaluator scores the raw test
 split through the exported model's from_examples signature, blessed at accuracy_floor or above.
-A built-in corpus's 0/1 label: binary accuracy and AUC. A generic corpus's labels are classes
-(a TFT label vocabulary): accuracy, per-class precision and recall, macro F1."""
+A built-in corpus's 0/1 label: binary accuracy, AUC and the confusion matrix. A generic corpus's
+labels are classes (a TFT label vocabulary): accuracy and the confusion matrix, from which the
+report has each class's precision, recall and F1 and the macro F1."""
 from __future__ import annotations
 
-import functools
 from typing import Optional
 
 from pydantic import Field
@@ -42,12 +42,6 @@ def generic_source(cfg, data_dir: str):
   corpus = cfg.corpus_entry
   settings = {**corpus.settings, "path": str(corpora.generic_path(corpus, data_dir).absolute())}
   return sources.from_settings(settings)
-
-
-@functools.lru_cache(maxsize=8)
-def _label_names(source) -> tuple:
-  from components.sentence_example_gen import sources  # pylint: disable=import-outside-toplevel
-  return tuple(sources.label_names(source))
 
 
 class Classification(tasks.Task):
@@ -99,48 +93,50 @@ class Classification(tasks.Task):
   def run_eval_config(self, cfg, gate: Gate, data_dir: str):
     if cfg.corpus_entry.reader != corpora.GENERIC_READER:
       return self.eval_config(gate)
-    return multiclass_eval_config(gate, len(_label_names(generic_source(cfg, data_dir))))
+    return multiclass_eval_config(gate)
 
   def report_values(self, metrics: dict) -> dict:
     if "sparse_categorical_accuracy" in metrics:
-      return {"value": metrics["sparse_categorical_accuracy"],
-              "macro_f1": macro_f1(metrics)}
+      per_class = class_metrics(metrics.get("confusion") or {})
+      return {"value": metrics["sparse_categorical_accuracy"], "per_class": per_class,
+              "macro_f1": (sum(c["f1"] for c in per_class.values()) / len(per_class)
+                           if per_class else None)}
     return {"value": metrics.get("binary_accuracy"), "auc": metrics.get("auc")}
 
 
-# A class is predicted when it has the highest probability (top_k 1: TFMA sets the others to
-# -inf, with threshold -inf), not when its probability passes 0.5 (one-vs-rest): the usual
-# multi-class precision and recall. (TFMA's macro_average aggregation cannot take top_k, so the
-# macro F1 is the mean of its per-class F1Score: macro_f1.)
-ARGMAX = '"top_k": 1'
-PER_CLASS_F1 = "f1_score/classId:"  # pipeline.records' names of the per-class F1Score values
+def class_metrics(confusion: dict) -> dict:
+  """class id -> precision, recall and F1 of TFMA's multi-class confusion matrix ({(true id,
+  predicted id): examples}; predicted: the most probable class), for every class it holds."""
+  ids = sorted({i for pair in confusion for i in pair if i >= 0})
+  found = {}
+  for c in ids:
+    hits = confusion.get((c, c), 0)
+    predicted = sum(n for (_, p), n in confusion.items() if p == c)
+    actual = sum(n for (a, _), n in confusion.items() if a == c)
+    precision = hits / predicted if predicted else 0.0
+    recall = hits / actual if actual else 0.0
+    found[c] = {"precision": precision, "recall": recall,
+                "f1": 2 * precision * recall / (precision + recall) if hits else 0.0}
+  return found
 
 
-def macro_f1(metrics: dict) -> Optional[float]:
-  values = [v for k, v in metrics.items() if k.startswith(PER_CLASS_F1)]
-  return sum(values) / len(values) if values else None
-
-
-def multiclass_eval_config(gate: Gate, num_classes: int):
-  """Accuracy (gated), and precision and recall of each class id (the predicted class: the most
-  probable) and their macro F1, binarized by TFMA from the [batch, classes] probabilities; the
-  label's id comes from the model's transform_features signature (the label vocabulary)."""
+def multiclass_eval_config(gate: Gate):
+  """Accuracy (gated) and the confusion matrix of the most probable class (MultiClassConfusion
+  MatrixPlot; the report derives each class's precision, recall and F1 and the macro F1 from
+  it); the label's id comes from the model's transform_features signature (the label
+  vocabulary). TFMA's binarized Precision / Recall with top_k 1 per class id counted a class as
+  predicted when it was in the top 2 (TFMA 0.47), so they are not used."""
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
   threshold = tasks.gate_threshold({"lower_bound": {"value": gate.accuracy_floor}})
-  class_ids = tfma.BinarizationOptions(class_ids={"values": list(range(num_classes))})
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(signature_name="from_examples", label_key="label",
                                   prediction_key="probabilities", model_type=tfma.TF_GENERIC,
                                   preprocessing_function_names=[contract.TRANSFORM_SIGNATURE])],
       slicing_specs=[tfma.SlicingSpec()],
-      metrics_specs=[
-          tfma.MetricsSpec(metrics=[
-              tfma.MetricConfig(class_name="ExampleCount"),
-              tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
-              tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")]),
-          tfma.MetricsSpec(metrics=[tfma.MetricConfig(class_name=name, config=ARGMAX)
-                                    for name in ("Precision", "Recall", "F1Score")],
-                           binarize=class_ids)])
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          tfma.MetricConfig(class_name="ExampleCount"),
+          tfma.MetricConfig(class_name="SparseCategoricalAccuracy", threshold=threshold),
+          tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")])])
 
 
 TASK = Classification()
