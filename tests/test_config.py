@@ -299,7 +299,7 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
     ({"dropout": "half"}, r"models\[0\] \(m\): dropout: expected a number, got 'half'"),
     ({"epochs": 0}, r"epochs must be >= 1, got 0"),
     ({"feature": "trigram"}, r"unknown feature 'trigram'; valid names: unigram_multi_hot, "
-     r"bigram_multi_hot, bigram_tfidf, bigram_nb"),
+     r"bigram_multi_hot, unigram_count, bigram_count, bigram_tfidf, bigram_nb"),
     ({"units": 8}, r"unknown key\(s\) \['units'\] for a bow_mlp model; valid keys: "
      r"\['accuracy_floor', 'batch_size', 'cache_input', 'dropout', 'epochs', 'feature', "
      r"'hidden_units', 'l2', 'learning_rate', 'name', 'patience', 'seed_figure', "
