@@ -120,9 +120,9 @@ def generic(spec: Mapping) -> Corpus:
                 (), GENERIC_FORMATS[spec["format"]], GENERIC_READER, settings)
 
 
-def generic_path(corpus: Corpus, data_dir: Path) -> Path:
+def generic_path(path: str, data_dir) -> Path:
   """A generic corpus's path: absolute as given, else relative to the data directory."""
-  path = Path(os.path.expanduser(corpus.settings["path"]))
+  path = Path(os.path.expanduser(path))
   return path if path.is_absolute() else Path(data_dir) / path
 
 
@@ -166,7 +166,7 @@ def ensure_corpus(name, data_dir: Path, verify: bool = True) -> list[Path]:
   corpus: the files its path matches; none is an error naming the path)."""
   corpus = corpus_of(name)
   if corpus.reader == GENERIC_READER:
-    pattern = generic_path(corpus, data_dir)
+    pattern = generic_path(corpus.settings["path"], data_dir)
     found = sorted(Path(p) for p in glob.glob(str(pattern)))
     if not found:
       raise CorpusError(f"corpus {corpus.name}: {pattern} does not exist")

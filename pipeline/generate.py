@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from pipeline import serving_client
 from trainers import char_serving
-from trainers.char_serving import sampling_distribution  # noqa: F401 (pipeline.generate's API)
 
 
 class CharGenerator:

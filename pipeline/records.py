@@ -63,9 +63,12 @@ def custom(artifact, name):
   return getattr(value, kind) if kind in ("string_value", "int_value", "double_value") else None
 
 
-def metrics(evaluation_uri: str) -> dict:
+def _load(evaluation_uri: str):
   import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
-  result = tfma.load_eval_result(evaluation_uri)
+  return tfma.load_eval_result(evaluation_uri)
+
+
+def _metrics_of(result) -> dict:
   found = {}
   for sub_key, values in dict(result.slicing_metrics)[()][""].items():
     # sub_key: "" for a plain metric, "classId:<id>" for a binarized one (multi-class)
@@ -74,13 +77,21 @@ def metrics(evaluation_uri: str) -> dict:
   return found
 
 
-def confusion(evaluation_uri: str) -> Optional[dict]:
+def metrics(evaluation_uri: str) -> dict:
+  return _metrics_of(_load(evaluation_uri))
+
+
+def _confusion_of(result, values: dict, evaluation_uri: str) -> Optional[dict]:
   """{(actual class id, predicted class id): test examples} of a classifier's Evaluator run:
-  TFMA's MultiClassConfusionMatrixPlot (multi-class; predicted = the most probable class), or
-  its ConfusionMatrixAtThresholds at 0.5 (binary); None for another task's model."""
-  import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
-  result = tfma.load_eval_result(evaluation_uri)
+  TFMA's ConfusionMatrixAtThresholds at 0.5 (binary), or its MultiClassConfusionMatrixPlot
+  (multi-class; predicted = the most probable class); None for another task's model."""
+  binary = values.get("confusion_matrix_at_thresholds")
+  if binary:
+    [m] = binary["matrices"]
+    return {(1, 1): int(m.get("truePositives", 0)), (0, 1): int(m.get("falsePositives", 0)),
+            (0, 0): int(m.get("trueNegatives", 0)), (1, 0): int(m.get("falseNegatives", 0))}
   if not any(plots for _, plots in result.plots or []):  # evaluated against a baseline model
+    import tensorflow_model_analysis as tfma  # pylint: disable=import-outside-toplevel
     result = tfma.load_eval_result(evaluation_uri, model_name=tfma.CANDIDATE_KEY)
   for slice_key, plots in result.plots or []:
     matrices = ((plots or {}).get("") or {}).get("", {}).get("multiClassConfusionMatrixAtThresholds")
@@ -88,12 +99,7 @@ def confusion(evaluation_uri: str) -> Optional[dict]:
       entries = matrices["matrices"][0].get("entries", [])
       return {(e.get("actualClassId", 0), e.get("predictedClassId", 0)):
               int(e.get("numWeightedExamples", 0)) for e in entries}
-  binary = metrics(evaluation_uri).get("confusion_matrix_at_thresholds")
-  if not binary:
-    return None
-  [m] = binary["matrices"]
-  return {(1, 1): int(m.get("truePositives", 0)), (0, 1): int(m.get("falsePositives", 0)),
-          (0, 0): int(m.get("trueNegatives", 0)), (1, 0): int(m.get("falseNegatives", 0))}
+  return None
 
 
 def class_names(records: RunRecords) -> Optional[list]:
@@ -148,9 +154,11 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
         row["bleu"] = bleu
     evaluations = records.artifacts(f"Evaluator.{name}", "evaluation")
     if evaluations:
-      values = metrics(evaluations[0].uri)
+      result = _load(evaluations[0].uri)  # one read of the Evaluator's output
+      values = _metrics_of(result)
       if row["task_name"] == "classification":
-        values["confusion"] = row["confusion"] = confusion(evaluations[0].uri)
+        values["confusion"] = row["confusion"] = _confusion_of(result, values,
+                                                               evaluations[0].uri)
       row.update(tasks.get(row["task_name"]).report_values(values),
                  examples=values.get("example_count"))
     blessings = records.artifacts(f"Evaluator.{name}", "blessing")

@@ -17,8 +17,7 @@ import tensorflow_transform.beam as tft_beam
 from components import char_preprocessing
 from components.char_windows import executor as windows
 from components.text_example_gen import reader
-from pipeline import generate
-from trainers import char_rnn, strategy as strategy_lib
+from trainers import char_rnn, char_serving, strategy as strategy_lib
 
 BOOK = ("The Project Gutenberg EBook of Tiny\r\nLicence words\r\n"
         "*** START OF THIS PROJECT GUTENBERG EBOOK TINY ***\r\n\r\n"
@@ -184,15 +183,15 @@ def test_stateful_state_is_carried_and_reset():
 
 def test_sampling_distribution_temperature_top_k_top_p():
   p = np.array([0.0, 0.5, 0.3, 0.15, 0.05])
-  assert generate.sampling_distribution(p, 1.0).tolist() == pytest.approx(p.tolist())
-  cold = generate.sampling_distribution(p, 0.5)
+  assert char_serving.sampling_distribution(p, 1.0).tolist() == pytest.approx(p.tolist())
+  cold = char_serving.sampling_distribution(p, 0.5)
   assert cold[1] > p[1] and cold[4] < p[4]
-  assert np.count_nonzero(generate.sampling_distribution(p, 1.0, top_k=2)) == 2
-  nucleus = generate.sampling_distribution(p, 1.0, top_p=0.8)  # 0.5 + 0.3 reaches 0.8
+  assert np.count_nonzero(char_serving.sampling_distribution(p, 1.0, top_k=2)) == 2
+  nucleus = char_serving.sampling_distribution(p, 1.0, top_p=0.8)  # 0.5 + 0.3 reaches 0.8
   assert nucleus.tolist() == pytest.approx([0, 0.5 / 0.8, 0.3 / 0.8, 0, 0])
-  assert generate.sampling_distribution(p, 1.0, banned=(1,))[1] == 0
+  assert char_serving.sampling_distribution(p, 1.0, banned=(1,))[1] == 0
   with pytest.raises(ValueError, match="not both"):
-    generate.sampling_distribution(p, 1.0, top_k=2, top_p=0.5)
+    char_serving.sampling_distribution(p, 1.0, top_k=2, top_p=0.5)
 
 
 def test_stateful_model_on_two_replicas_carries_each_rows_state_like_one_device():

@@ -67,10 +67,8 @@ class _ReadZip(beam.DoFn):
   def process(self, zip_path: str):
     stats = reader.ReadStats()
     if self._plain_files:  # a generic `pairs` corpus: zip_path is the files' pattern
-      paths = sorted(tf.io.gfile.glob(zip_path))
-      if not paths:
-        raise reader.ParallelCorpusError(f"{zip_path}: no such file")
-      yield from reader.iter_pair_files(paths, stats)
+      yield from reader.iter_pair_files(
+          sources.matching_files(zip_path, reader.ParallelCorpusError), stats)
     else:
       yield from reader.iter_pairs(zip_path, self._format, stats)
     for name, value in (("lines", stats.lines), ("pairs", stats.pairs),
@@ -118,9 +116,9 @@ def _PairsToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],  #
   """All pairs as tf.Examples, unsplit. The base class requires this hook; Executor overrides
   GenerateExamplesByBeam and splits itself."""
   zip_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
+  p = params(exec_properties)
   return (pipeline
-          | "Read" >> _ReadPairs(zip_path, params(exec_properties)["corpus_format"],
-                                 params(exec_properties)["plain_files"])
+          | "Read" >> _ReadPairs(zip_path, p["corpus_format"], p["plain_files"])
           | "ToExample" >> beam.Map(to_example))
 
 
@@ -134,8 +132,8 @@ class Executor(BaseExampleGenExecutor):
                              exec_properties: Dict[str, Any]) -> Dict[str, beam.pvalue.PCollection]:
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
-    layout = frozenset(sources.layout_of(sorted(tf.io.gfile.glob(zip_path))).values()) \
-        - {""} if p["plain_files"] else frozenset()
+    layout = frozenset(sources.layout_of(sources.matching_files(
+        zip_path, reader.ParallelCorpusError)).values()) - {""} if p["plain_files"] else frozenset()
     split = (pipeline
              | "Read" >> _ReadPairs(zip_path, p["corpus_format"], p["plain_files"])
              | "Split" >> beam.ParDo(_AssignSplit(p["split_fractions"], p["split_seed"],

@@ -56,10 +56,6 @@ class Source:
     if self.format not in FORMATS:
       raise ValueError(f"unknown format {self.format!r}; valid: {', '.join(FORMATS)}")
 
-  def settings(self) -> dict:
-    """The fields as plain values (an ExampleGen's custom_config Struct holds them)."""
-    return {**dataclasses.asdict(self), "labels": list(self.labels)}
-
 
 def from_settings(settings: dict) -> Source:
   return Source(settings["format"], settings["path"], settings.get("text", "text"),
@@ -165,10 +161,11 @@ def _jsonl(path: str, source: Source, split: str, stats: ReadStats) -> Iterator[
       yield record
 
 
-def _files(pattern: str) -> list[str]:
+def matching_files(pattern: str, error: type = SentenceCorpusError) -> list[str]:
+  """The files a generic corpus's path (a glob) matches, by name; none is `error`."""
   paths = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
   if not paths:
-    raise SentenceCorpusError(f"{pattern}: no such file")
+    raise error(f"{pattern}: no such file")
   return paths
 
 
@@ -263,7 +260,7 @@ def iter_records(source: Source, stats: Optional[ReadStats] = None) -> Iterator[
   if source.format == "class_folders":
     yield from _class_folders(source.path, source, stats)
   else:
-    paths = _files(source.path)
+    paths = matching_files(source.path)
     try:
       splits = layout_of(paths)
     except SentenceCorpusError as e:

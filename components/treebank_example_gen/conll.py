@@ -18,12 +18,11 @@ line that is not UTF-8; a pattern that matches no file, or files with no sentenc
 from __future__ import annotations
 
 import dataclasses
-import glob
 import os
 import re
 from typing import Iterator, Optional
 
-from components.sentence_example_gen.sources import split_of_name
+from components.sentence_example_gen.sources import matching_files, split_of_name
 from components.treebank_example_gen.reader import Sentence, TreebankError
 
 CONLLU_COLUMNS = 10
@@ -104,7 +103,4 @@ def iter_file(path: str, columns: Columns = Columns()) -> Iterator[Sentence]:
 
 
 def files(pattern: str) -> list[str]:
-  found = sorted(p for p in glob.glob(pattern) if os.path.isfile(p))
-  if not found:
-    raise TreebankError(f"{pattern}: no such file")
-  return found
+  return matching_files(pattern, TreebankError)

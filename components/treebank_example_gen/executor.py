@@ -36,9 +36,9 @@ DEFAULTS = {"drop_none": True, "test_fraction": 1 / 3, "eval_fraction": 0.1, "sp
 
 def params(exec_properties: Dict[str, Any]) -> dict:
   values = {**DEFAULTS, **routed_example_gen.custom_params(exec_properties)}
-  return {**checked(values), "conll": bool(values.get("conll", False)),
-          "columns": conll.Columns(int(values.get("word_column") or 0) or None,
-                                   int(values.get("tag_column") or 0) or None)}
+  columns = conll.Columns(int(values.get("word_column") or 0) or None,
+                          int(values.get("tag_column") or 0) or None)
+  return {**checked(values), "columns": columns if values.get("conll") else None}
 
 
 def checked(values: Dict[str, Any]) -> dict:
@@ -156,7 +156,7 @@ def _TreebankToExample(pipeline: beam.Pipeline, exec_properties: Dict[str, Any],
   zip_path = os.path.join(exec_properties[standard_component_specs.INPUT_BASE_KEY], split_pattern)
   p = params(exec_properties)
   return (pipeline
-          | "Read" >> _ReadSentences(zip_path, p["drop_none"], p["columns"] if p["conll"] else None)
+          | "Read" >> _ReadSentences(zip_path, p["drop_none"], p["columns"])
           | "ToExample" >> beam.Map(to_example))
 
 
@@ -171,10 +171,9 @@ class Executor(BaseExampleGenExecutor):
     p = params(exec_properties)
     zip_path = routed_example_gen.source_path(exec_properties, _NAMESPACE, "zip")
     layout = frozenset(conll.split_of_name(f) for f in conll.files(zip_path)) - {""} \
-        if p["conll"] else frozenset()
+        if p["columns"] else frozenset()
     split = (pipeline
-             | "Read" >> _ReadSentences(zip_path, p["drop_none"],
-                                        p["columns"] if p["conll"] else None)
+             | "Read" >> _ReadSentences(zip_path, p["drop_none"], p["columns"])
              | "Assign" >> beam.ParDo(_Assign(p, layout)))
     _ = (split
          | "SplitSizes" >> beam.Map(lambda kv: (kv[0], (1, len(kv[1].words))))

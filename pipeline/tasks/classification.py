@@ -32,16 +32,11 @@ def _labelled_sentences(cfg, data_dir: str, corpus_format: str):
 
 
 def _generic(cfg, data_dir: str, **settings):
+  """A corpus mapping of labelled texts; its path made absolute (sources.py opens it as is)."""
   from components.sentence_example_gen.component import SentenceExampleGen  # pylint: disable=import-outside-toplevel
-  return SentenceExampleGen(input_base=data_dir, source=generic_source(cfg, data_dir).settings(),
+  path = corpora.generic_path(settings["path"], data_dir).absolute()
+  return SentenceExampleGen(input_base=data_dir, source={**settings, "path": str(path)},
                             split_fractions=cfg.split_fractions, split_seed=cfg.seed)
-
-
-def generic_source(cfg, data_dir: str):
-  from components.sentence_example_gen import sources  # pylint: disable=import-outside-toplevel
-  corpus = cfg.corpus_entry
-  settings = {**corpus.settings, "path": str(corpora.generic_path(corpus, data_dir).absolute())}
-  return sources.from_settings(settings)
 
 
 class Classification(tasks.Task):
