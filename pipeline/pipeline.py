@@ -1,5 +1,6 @@
 """The TFX pipeline: ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> Transform
-[-> GloveEmbedding, once, when a model uses GloVe], then per model: [the task's inputs, e.g.
+[-> GloveEmbedding, once, when a model uses GloVe] [SentenceEncoder, once per packaged encoder a
+model reads], then per model: [the task's inputs, e.g.
 CharWindows ->] Trainer -> (baseline Resolver) -> Evaluator, ServingCheck -> Pusher (pushes only a
 model both bless).
 
@@ -24,6 +25,7 @@ from components import fingerprint
 from components.atomic_pusher import executor as atomic_pusher
 from components.embedding_trainer.component import EmbeddingTrainer
 from components.glove_embedding import sources as glove_sources
+from components.sentence_encoder.component import SentenceEncoder
 from components.serving_check.component import ServingCheck
 from pipeline import corpora, tasks
 from pipeline.config import ModelConfig, RunConfig
@@ -57,6 +59,11 @@ def uses_glove(model: ModelConfig) -> bool:
   return families.get(model.trainer).uses_glove(model.params)
 
 
+def uses_encoder(model: ModelConfig):
+  """The SentenceEncoder source the model reads, or None."""
+  return families.get(model.trainer).uses_encoder(model.params)
+
+
 def glove_source(cfg: RunConfig, data_dir: str) -> str:
   """The package name as is; a file relative to the data dir."""
   source = cfg.glove_source
@@ -81,13 +88,20 @@ def create_pipeline(cfg: RunConfig, data_dir: str) -> tfx.dsl.Pipeline:
   if any(uses_glove(m) for m in cfg.models):
     glove = task.glove_embedding(transform, glove_source(cfg, data_dir))
     components.append(glove)
+  encoders = {}
+  for source in sorted({uses_encoder(m) for m in cfg.models} - {None}):
+    encoders[source] = SentenceEncoder(source).with_id(f"SentenceEncoder.{source}")
+    components.append(encoders[source])
 
   for model in cfg.models:
     inputs = task.model_inputs(cfg, model, example_gen, transform)
     components += inputs.components
-    # Only GloVe models take the EmbeddingTrainer, so the others' IR and cache stay as they were.
-    trainer_class, extra = (EmbeddingTrainer, {"embedding": glove.outputs["embedding"]}) \
-        if uses_glove(model) else (tfx.components.Trainer, {})
+    # Only models reading a GloVe matrix or a packaged encoder take the EmbeddingTrainer, so the
+    # others' IR and cache stay as they were.
+    extra = {**({"embedding": glove.outputs["embedding"]} if uses_glove(model) else {}),
+             **({"encoder": encoders[uses_encoder(model)].outputs["encoder"]}
+                if uses_encoder(model) else {})}
+    trainer_class = EmbeddingTrainer if extra else tfx.components.Trainer
     trainer = trainer_class(
         run_fn=f"{families.get(model.trainer).module}.run_fn", **extra,
         examples=inputs.train,

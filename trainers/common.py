@@ -28,13 +28,14 @@ class TrainerParams(pydantic.BaseModel):
 
   model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
   PIPELINE_KEYS: ClassVar[tuple[str, ...]] = ("model_name", "seed", "strategy", "cpu_devices",
-                                              "embedding_uri")
+                                              "embedding_uri", "encoder_uri")
 
   model_name: str = ""
   seed: int = 42
   strategy: str = "mirrored"
   cpu_devices: int = 1
   embedding_uri: str = ""  # set by the EmbeddingTrainer: the GloVe matrix artifact
+  encoder_uri: str = ""  # set by the EmbeddingTrainer: the SentenceEncoder's artifact
 
   epochs: int = Field(10, ge=1)
   batch_size: int = Field(32, ge=1, description="per replica; the global batch is batch_size x "
@@ -251,7 +252,7 @@ def write_hparams(fn_args) -> None:
   from tensorboard.plugins.hparams import api as hparams_api  # pylint: disable=import-outside-toplevel
   values = {k: v for k, v in (fn_args.custom_config or {}).items()
             if isinstance(v, (bool, int, float, str)) and k not in BOOKKEEPING + (
-                "embedding_uri",)}
+                "embedding_uri", "encoder_uri")}
   with tf.summary.create_file_writer(fn_args.model_run_dir).as_default():
     hparams_api.hparams(values, trial_id=str(values.get("model_name", "")))
 

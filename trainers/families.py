@@ -30,6 +30,8 @@ class Family:
   module: str                    # the module whose run_fn the Trainer calls
   describe: Callable = _nothing  # params -> the report's short description of the input
   uses_glove: Callable = lambda params: False  # needs the GloveEmbedding matrix
+  # params -> the SentenceEncoder source it reads (contract.PACKAGED_ENCODERS), or None
+  uses_encoder: Callable = lambda params: None
   # (params, run config) -> an error text when the run's settings cannot feed this model
   check_run: Callable[..., Optional[str]] = _nothing
   transform_options: dict = dataclasses.field(default_factory=dict)  # what it needs of the

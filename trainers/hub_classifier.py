@@ -40,14 +40,17 @@ import tensorflow as tf
 from pydantic import Field
 
 from components import contract
+from components.sentence_encoder.executor import ENCODER_DIR
 from trainers import common, families, keras_multi_worker
 
 TEXT_FEATURE = "text"  # components.preprocessing with custom_config keep_text
 
 
 class Params(common.ClassifierParams):
-  hub_handle: str = Field(min_length=1, description="a TF-Hub URL or the path of a TF2 "
-                          "SavedModel text encoder (raw strings in)")
+  hub_handle: str = Field(min_length=1, description="a TF-Hub URL, the path of a TF2 "
+                          "SavedModel text encoder (raw strings in), or a packaged encoder the "
+                          "pipeline builds: " + ", ".join(contract.PACKAGED_ENCODERS) +
+                          " (Universal Sentence Encoder multilingual v3, offline)")
   hub_trainable: bool = Field(False, description="fine-tune the encoder")
   hidden_units: int = Field(16, ge=1)
 
@@ -95,6 +98,21 @@ class StringInputModel(keras.Model):
     return keras_multi_worker.build_from_replica_batch(self, iterator)
 
 
+def packaged_encoder(params: Params):
+  return params.hub_handle if params.hub_handle in contract.PACKAGED_ENCODERS else None
+
+
+def encoder_handle(config: Params) -> str:
+  """The handle to load: a packaged encoder is the SentenceEncoder artifact's SavedModel."""
+  if not packaged_encoder(config):
+    return config.hub_handle
+  if not config.encoder_uri:
+    raise ValueError(f"model {config.model_name}: hub_handle {config.hub_handle!r} is built by "
+                     "the pipeline's SentenceEncoder step; run it through the pipeline (no "
+                     "encoder_uri was given)")
+  return os.path.join(config.encoder_uri, ENCODER_DIR)
+
+
 def featurize(transformed: dict) -> tf.Tensor:
   return tf.reshape(transformed[TEXT_FEATURE], [-1])
 
@@ -121,7 +139,7 @@ def run_fn(fn_args) -> keras.Model:
                      "hub_classifier needs Transform's custom_config keep_text=True")
   train, val = common.train_and_eval(fn_args, config, strategy, tft_output, featurize)
   with strategy.scope():
-    model = build_model(config.hub_handle, config.hub_trainable, config.hidden_units,
+    model = build_model(encoder_handle(config), config.hub_trainable, config.hidden_units,
                         config.learning_rate, contract.class_names(tft_output))
   common.fit(model, train, val, config, fn_args)
   common.export(strategy, model, tft_output, featurize, fn_args.serving_model_dir)
@@ -131,4 +149,4 @@ def run_fn(fn_args) -> keras.Model:
 FAMILY = families.Family(
     "hub_classifier", task="classification", params=Params, module=__name__,
     describe=lambda p: f"text, {'trainable' if p.hub_trainable else 'frozen'} encoder",
-    transform_options={"keep_text": True})
+    transform_options={"keep_text": True}, uses_encoder=packaged_encoder)

@@ -1,6 +1,6 @@
 """EmbeddingTrainer: TFX's Trainer (same arguments, outputs and behaviour) with an optional
-`embedding` input of type EmbeddingMatrix, whose uri run_fn gets as
-fn_args.custom_config["embedding_uri"]."""
+`embedding` input of type EmbeddingMatrix and an optional `encoder` of type TextEncoder, whose
+uris run_fn gets as fn_args.custom_config["embedding_uri"] and ["encoder_uri"]."""
 from typing import Any, Dict, Optional
 
 from tfx import types
@@ -13,12 +13,14 @@ from tfx.utils import json_utils
 
 from components.embedding_trainer import executor
 from components.glove_embedding.component import EmbeddingMatrix
+from components.sentence_encoder.component import TextEncoder
 
 
 class EmbeddingTrainerSpec(standard_component_specs.TrainerSpec):
   INPUTS = {
       **standard_component_specs.TrainerSpec.INPUTS,
       executor.EMBEDDING_KEY: ChannelParameter(type=EmbeddingMatrix, optional=True),
+      executor.ENCODER_KEY: ChannelParameter(type=TextEncoder, optional=True),
   }
 
 
@@ -33,6 +35,7 @@ class EmbeddingTrainer(base_component.BaseComponent):
                transform_graph: Optional[types.BaseChannel] = None,
                schema: Optional[types.BaseChannel] = None,
                embedding: Optional[types.BaseChannel] = None,
+               encoder: Optional[types.BaseChannel] = None,
                base_model: Optional[types.BaseChannel] = None,
                hyperparameters: Optional[types.BaseChannel] = None,
                module_file: Optional[str] = None, run_fn: Optional[str] = None,
@@ -47,6 +50,7 @@ class EmbeddingTrainer(base_component.BaseComponent):
     spec = EmbeddingTrainerSpec(
         examples=examples, transform_graph=transform_graph, schema=schema,
         base_model=base_model, hyperparameters=hyperparameters, embedding=embedding,
+        encoder=encoder,
         train_args=train_args or trainer_pb2.TrainArgs(),
         eval_args=eval_args or trainer_pb2.EvalArgs(),
         module_file=module_file, run_fn=run_fn, custom_config=json_utils.dumps(custom_config),

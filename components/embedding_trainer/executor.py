@@ -1,6 +1,6 @@
-"""EmbeddingTrainer executor: TFX's GenericExecutor, plus the embedding artifact's uri in
-fn_args.custom_config["embedding_uri"] (read by trainers.common.TrainerParams; it replaces any
-value custom_config had)."""
+"""EmbeddingTrainer executor: TFX's GenericExecutor, plus the embedding and encoder artifacts'
+uris in fn_args.custom_config["embedding_uri"] and ["encoder_uri"] (read by
+trainers.common.TrainerParams; they replace any value custom_config had)."""
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -12,6 +12,8 @@ from tfx.types import artifact_utils
 
 EMBEDDING_KEY = "embedding"
 EMBEDDING_URI = "embedding_uri"
+ENCODER_KEY = "encoder"
+ENCODER_URI = "encoder_uri"
 
 
 class Executor(trainer_executor.GenericExecutor):
@@ -20,8 +22,8 @@ class Executor(trainer_executor.GenericExecutor):
                  output_dict: Dict[str, List[types.Artifact]],
                  exec_properties: Dict[str, Any]) -> fn_args_utils.FnArgs:
     fn_args = super()._GetFnArgs(input_dict, output_dict, exec_properties)
-    if input_dict.get(EMBEDDING_KEY):
-      fn_args.custom_config = dict(
-          fn_args.custom_config or {},
-          **{EMBEDDING_URI: artifact_utils.get_single_uri(input_dict[EMBEDDING_KEY])})
+    for key, uri_key in ((EMBEDDING_KEY, EMBEDDING_URI), (ENCODER_KEY, ENCODER_URI)):
+      if input_dict.get(key):
+        fn_args.custom_config = dict(
+            fn_args.custom_config or {}, **{uri_key: artifact_utils.get_single_uri(input_dict[key])})
     return fn_args

@@ -1,0 +1,1 @@
+"""SentenceEncoder: a pretrained sentence encoder as a SavedModel artifact (see component.py)."""
