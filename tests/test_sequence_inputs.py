@@ -170,3 +170,15 @@ def test_the_projected_rnn_is_keras_rnn_with_the_same_weights(cell, bidirectiona
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
   for a, b in zip(results[0][1], results[1][1]):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_texts_are_batched_with_texts_of_similar_length():
+  lengths = [3, 70, 5, 900, 100, 60, 80, 1000, 10, 2000, 75, 20]
+  texts = ["é" * n for n in lengths]  # characters, not bytes, decide the bucket
+  ds = tf.data.Dataset.from_tensor_slices(({"text": texts}, [0] * len(texts)))
+  buckets = common.TextLengthBuckets("text")
+  batches = [[len(t.decode()) for t in x["text"].numpy()]
+             for x, _ in buckets.batch(ds.map(buckets.select), 2, drop_remainder=False)]
+  assert sorted(n for b in batches for n in b) == sorted(lengths)
+  bucket = lambda n: sum(n >= b for b in buckets.BOUNDS)
+  assert all(len({bucket(n) for n in b}) == 1 for b in batches), batches

@@ -129,6 +129,23 @@ class LengthBuckets:
     return ids[:, :widths[tf.argmax(widths >= longest, output_type=tf.int32)]]
 
 
+@dataclasses.dataclass(frozen=True)
+class TextLengthBuckets:
+  """LengthBuckets for a raw-text feature (a sentence encoder pads each batch to its longest
+  text): batches of texts of similar length in characters, in buckets doubling from 64."""
+  feature: str
+
+  BOUNDS: ClassVar[tuple[int, ...]] = (64, 128, 256, 512, 1024, 2048, 4096)
+
+  def select(self, features: dict, label):
+    return {self.feature: features[self.feature]}, label
+
+  def batch(self, ds: tf.data.Dataset, batch_size: int, drop_remainder: bool) -> tf.data.Dataset:
+    return ds.bucket_by_sequence_length(
+        lambda x, y: tf.strings.length(tf.reshape(x[self.feature], []), unit="UTF8_CHAR"),
+        list(self.BOUNDS), [batch_size] * (len(self.BOUNDS) + 1), drop_remainder=drop_remainder)
+
+
 SHUFFLE_BUFFER = 20000
 READ_BATCH = 512  # records parsed at once when the featurised examples are cached
 
@@ -136,7 +153,7 @@ READ_BATCH = 512  # records parsed at once when the featurised examples are cach
 def dataset(fn_args, files, tf_transform_output, batch_size: int,
             featurize: Callable[[dict], tf.Tensor], shuffle: bool, seed: int,
             drop_remainder: bool, cache: bool = False,
-            buckets: Optional[LengthBuckets] = None) -> tf.data.Dataset:
+            buckets: Optional[LengthBuckets | TextLengthBuckets] = None) -> tf.data.Dataset:
   """Transformed TFRecords -> (model input, float label) batches, featurised in tf.data.
 
   cache: the parsed examples are kept in memory after the first pass (parsing the records again
@@ -189,7 +206,7 @@ def with_counted_batches(ds: tf.data.Dataset, files: list, batch_size: int) -> t
 
 def train_and_eval(fn_args, config: ClassifierParams, strategy, tf_transform_output,
                    featurize: Callable[[dict], tf.Tensor],
-                   buckets: Optional[LengthBuckets] = None):
+                   buckets: Optional[LengthBuckets | TextLengthBuckets] = None):
   """The train and eval datasets of a classifier, in global batches of the strategy: train is
   shuffled and drops its last partial batch; eval drops it only with more than one replica.
   buckets (see dataset()): the train split is batched by length, dropping each bucket's partial
