@@ -34,6 +34,15 @@ DEFAULT_TOP_K = 10000
 DEFAULT_LENGTH = 20
 _PUNCTUATION = r"([\p{P}\p{S}])"
 _SPACE = r"[\p{Z}\s]+"
+# detokenize's rules, in order (RE2): a word's inner apostrophe or hyphen joined ("don ' t",
+# "e - mail"); no space before closing punctuation nor after opening punctuation; a pair of
+# straight double quotes hugs what it encloses.
+_DETOKENIZE = (
+    (r"(\pL) ([\'’-]) (\pL)", r"\1\2\3"),
+    (r" ([.,!?;:%…)\]}»])", r"\1"),
+    (r"([¿¡(\[{«]) ", r"\1"),
+    (r'"\s*([^"]*?)\s*"', r'"\1"'),
+)
 
 
 def standardize(text: tf.Tensor) -> tf.Tensor:
@@ -41,6 +50,24 @@ def standardize(text: tf.Tensor) -> tf.Tensor:
   text = tf.strings.lower(text, encoding="utf-8")
   text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
   return tf.strings.strip(tf.strings.regex_replace(text, _SPACE, " "))
+
+
+def detokenize(text: tf.Tensor) -> tf.Tensor:
+  """Standardised (model) output -> text a reader expects: "¿ de verdad ?" -> "¿De verdad?",
+  "je n ' aime pas ça ." -> "Je n'aime pas ça.". A first letter (after opening punctuation,
+  not after a digit) is upper-cased (Unicode); the rest stays lowercase, as the model emits it.
+  standardize(detokenize(t)) == t: no token is lost or changed. Graph ops only, so the served model returns
+  it; sacremoses' Moses detokenizer is the reference it is tested against."""
+  for pattern, rewrite in _DETOKENIZE:
+    # Twice: a match consumes the letter that begins the next one ("a - b - c").
+    text = tf.strings.regex_replace(tf.strings.regex_replace(text, pattern, rewrite),
+                                    pattern, rewrite)
+  head = tf.strings.regex_replace(text, r"^([^\pL\pN]*).*$", r"\1")  # "¿", "\"", ...
+  start = tf.strings.length(head, unit="UTF8_CHAR")
+  letter = tf.strings.substr(text, start, tf.ones_like(start), unit="UTF8_CHAR")
+  length = tf.strings.length(text, unit="UTF8_CHAR")
+  rest = tf.strings.substr(text, tf.minimum(start + 1, length), length, unit="UTF8_CHAR")
+  return tf.strings.join([head, tf.strings.upper(letter, encoding="utf-8"), rest])
 
 
 def tokenize(text: tf.Tensor) -> tf.SparseTensor:

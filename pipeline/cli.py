@@ -172,10 +172,21 @@ def cmd_generate(args) -> int:
 
 def cmd_translate(args) -> int:
   from pipeline import runs, translate  # pylint: disable=import-outside-toplevel
-  translations = translate.translate(runs.resolve_model(args), args.sentences, beam=args.beam,
-                                     alpha=args.alpha, unk_penalty=args.unk_penalty)
-  for sentence, translation in zip(args.sentences, translations):
-    print(json.dumps({"source": sentence, "translation": translation}, ensure_ascii=False))
+  model = runs.resolve_model(args)
+  if args.n_best:
+    for sentence, hypotheses in zip(args.sentences, translate.n_best(
+        model, args.sentences, args.n_best, beam=args.beam, alpha=args.alpha,
+        unk_penalty=args.unk_penalty)):
+      texts = translate.detokenize([words for words, _ in hypotheses])
+      print(json.dumps({"source": sentence, "n_best": [
+          {"translation": text, "tokens": words, "score": round(score, 4)}
+          for text, (words, score) in zip(texts, hypotheses)]}, ensure_ascii=False))
+    return 0
+  words = translate.translate(model, args.sentences, beam=args.beam, alpha=args.alpha,
+                              unk_penalty=args.unk_penalty)
+  for sentence, text, tokens in zip(args.sentences, translate.detokenize(words), words):
+    print(json.dumps({"source": sentence, "translation": text, "tokens": tokens},
+                     ensure_ascii=False))
   return 0
 
 
@@ -322,6 +333,9 @@ def build_parser() -> argparse.ArgumentParser:
   trans.add_argument("--unk-penalty", type=float,
                      help="subtracted from the unknown word's log-probability at each step "
                      "(default: the model's unk_penalty)")
+  trans.add_argument("--n-best", type=_positive_int, metavar="K",
+                     help="list the beam's K best hypotheses with their scores (the beam is at "
+                     "least K wide)")
   trans.add_argument("sentences", nargs="+")
   trans.set_defaults(func=cmd_translate)
 

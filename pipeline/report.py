@@ -98,15 +98,25 @@ def write(output_dir: str, report_dir: Optional[str] = None,
   if translators:
     lines += ["", "## Translation: greedy and beam BLEU (Trainer, bleu.json)", "",
               "Corpus BLEU (sacrebleu) over unique test sources, every translation of a source a "
-              "reference; the Evaluator's BLEU above is greedy over the whole test split.", "",
-              "| model | sources | greedy BLEU | beam BLEU (width) | greedy s | beam s |",
-              "|---|---|---|---|---|---|"]
+              "reference; the Evaluator's BLEU above is greedy over the whole test split. BLEU is "
+              "on the model's own tokenization (lowercase, punctuation split), as the "
+              "Evaluator's; standard BLEU is the detokenized output against the raw references "
+              "with sacrebleu's defaults (13a, cased).", "",
+              "| model | sources | greedy BLEU | beam BLEU (width) | greedy standard BLEU | "
+              "beam standard BLEU | greedy s | beam s |",
+              "|---|---|---|---|---|---|---|---|"]
     for r in translators:
       bleu = r["bleu"]
       beam = next((v for k, v in bleu.items() if k.startswith("beam")), {})
       lines.append(f"| {r['model']} | {bleu['sources']} | {bleu['greedy']['bleu']} | "
-                   f"{beam.get('bleu')} ({beam.get('beam')}) | {bleu['greedy']['seconds']} | "
+                   f"{beam.get('bleu')} ({beam.get('beam')}) | "
+                   f"{bleu['greedy'].get('standard_bleu', '-')} | "
+                   f"{beam.get('standard_bleu', '-')} | {bleu['greedy']['seconds']} | "
                    f"{beam.get('seconds')} |")
+    signature = next((r["bleu"]["greedy"]["standard_signature"] for r in translators
+                      if "standard_signature" in r["bleu"]["greedy"]), None)
+    if signature:
+      lines += ["", f"Standard BLEU signature: `{signature}`"]
     best = max(translators, key=lambda r: r["bleu"]["greedy"]["bleu"])
     lines += ["", f"Samples of {best['model']}:", ""]
     for sample in best["bleu"]["samples"][:5]:

@@ -1,8 +1,9 @@
 """`textzoo translate`: a served translator (TF Serving layout, or a Trainer's Format-Serving
 dir) turns English sentences into the target language, greedily or by beam search
 (trainers.seq2seq_decoding: the encoder runs once per sentence, the decoder one step at a time
-through the model's `encode` and `decode_step` signatures). Output words are standardised
-(lowercase, punctuation as separate tokens), as the model was trained on them.
+through the model's `encode` and `decode_step` signatures). The model's words are standardised
+(lowercase, punctuation as separate tokens), as it was trained on them; `detokenize` gives the
+text a reader expects, as the served `translation` output does.
 
 Beam width, length alpha and the unknown-word penalty default to what the model's config chose
 (its `vocabulary` signature returns them); an argument overrides each. A model exported before
@@ -14,6 +15,7 @@ from typing import Optional, Sequence
 
 import tensorflow as tf
 
+from components import translation_preprocessing as tp
 from pipeline import serving_client
 from trainers import seq2seq_decoding
 
@@ -62,9 +64,25 @@ def _override(stored: Decoding, beam, alpha, unk_penalty) -> Decoding:
 
 def translate(model_dir: str, sentences: Sequence[str], beam: Optional[int] = None,
               alpha: Optional[float] = None, unk_penalty: Optional[float] = None) -> list[str]:
-  """beam 1: greedy; beam k > 1: beam search of width k (length-normalised by alpha). None: the
-  model's own setting."""
+  """The model's words (standardised) per sentence. beam 1: greedy; beam k > 1: beam search of
+  width k (length-normalised by alpha). None: the model's own setting."""
   translator = load(model_dir)
   chosen = _override(translator.decoding, beam, alpha, unk_penalty)
   return translator.translate(list(sentences), beam=chosen.beam, alpha=chosen.alpha,
                               unk_penalty=chosen.unk_penalty)
+
+
+def n_best(model_dir: str, sentences: Sequence[str], n: int, beam: Optional[int] = None,
+           alpha: Optional[float] = None, unk_penalty: Optional[float] = None
+           ) -> list[list[tuple[str, float]]]:
+  """Per sentence, the beam's n best hypotheses (words, length-normalised log-probability),
+  best first; the beam is at least n wide."""
+  translator = load(model_dir)
+  chosen = _override(translator.decoding, beam if beam is not None else max(
+      n, translator.decoding.beam), alpha, unk_penalty)
+  return translator.n_best(list(sentences), chosen.beam, n, chosen.alpha, chosen.unk_penalty)
+
+
+def detokenize(words: Sequence[str]) -> list[str]:
+  """The model's words as a reader expects them (the served signature's `translation`)."""
+  return [t.decode("utf-8") for t in tp.detokenize(tf.constant(list(words), tf.string)).numpy()]

@@ -122,6 +122,15 @@ def test_translator_tfma_bleu_is_sacrebleu_of_its_greedy_test_translations(trans
   assert rows["attention"]["examples"] == len(pairs)
   assert rows["attention"]["value"] == pytest.approx(expected, abs=1e-4)
   assert set(rows["attention"]["bleu"]) >= {"greedy", "beam2", "samples"}  # the Trainer's
+  # and the standard way: the detokenized output against the raw references (sacrebleu 13a)
+  greedy = rows["attention"]["bleu"]["greedy"]
+  raw_sources, raw_references = translator.references_by_source(pairs, raw=True)
+  assert raw_sources == sources
+  expected_standard, signature = bleu.standard_bleu(translate.detokenize(hypotheses),
+                                                    raw_references)
+  assert greedy["standard_signature"] == signature and "tok:13a" in signature
+  assert len(sources) < 1000  # bleu_examples: the Trainer decoded every test source
+  assert greedy["standard_bleu"] == pytest.approx(expected_standard.score, abs=0.01)
   # the same model figures, but the floor of 101 BLEU is out of reach: evaluated, not pushed
   assert not rows["unreachable"]["blessed"] and rows["unreachable"]["pushed_version"] is None
   assert np.isfinite(rows["unreachable"]["value"])
@@ -148,6 +157,11 @@ def test_translator_signatures_answer_in_the_session_loader_and_carry_its_decodi
   assert translate.load(version_dir).decoding == translate.Decoding(2, 1.0, 0.0)
   assert translate.translate(version_dir, sentences) == translate.translate(
       version_dir, sentences, beam=2, alpha=1.0, unk_penalty=0.0)
+  # serving_default: the greedy words, and the same words detokenized for a reader
+  words = [t.decode() for t in served["serving_default"]["tokens"]]
+  assert words == translate.translate(version_dir, sentences, beam=1)
+  assert [t.decode() for t in served["serving_default"]["translation"]] == \
+      translate.detokenize(words)
 
 
 def _script(name: str, *args) -> str:
@@ -166,6 +180,14 @@ def test_translate_and_the_scripts_take_a_run_and_a_model_name(translation, tagg
     assert cli.main(["translate", *way, "I like soccer.", "Do you want bread?"]) == 0
     outputs.append(capsys.readouterr().out)
   assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 2
+  for line in outputs[0].splitlines():
+    printed = json.loads(line)
+    assert printed["translation"] == translate.detokenize([printed["tokens"]])[0]
+  assert cli.main(["translate", "--model", served, "--n-best", "3", "I like soccer."]) == 0
+  (hypotheses,) = [json.loads(l)["n_best"] for l in capsys.readouterr().out.splitlines()]
+  assert len(hypotheses) == 3 and len({h["tokens"] for h in hypotheses}) == 3
+  scores = [h["score"] for h in hypotheses]
+  assert scores == sorted(scores, reverse=True) and all(s <= 0 for s in scores)
   from pipeline import runs  # pylint: disable=import-outside-toplevel
   eval_split = runs.examples(cfg.output_dir, "eval")
 

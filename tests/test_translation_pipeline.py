@@ -106,7 +106,7 @@ def test_run_fn_trains_exports_and_scores_bleu(transformed):
   sentences = ["I like soccer.", "Do you want bread?", "I like unknown things."]
   served = tf.saved_model.load(str(out / "serving"))
   graph = [t.decode() for t in
-           served.signatures["serving_default"](text=tf.constant(sentences))["translation"].numpy()]
+           served.signatures["serving_default"](text=tf.constant(sentences))["tokens"].numpy()]
   assert not any("[UNK]" in t for t in graph)
   loaded = translate.load(str(out / "serving"))
   assert loaded.translate(sentences, unk_penalty=100.0) == graph

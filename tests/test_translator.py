@@ -8,7 +8,10 @@ from trainers import seq2seq_decoding, strategy as strategy_lib, translator
 
 A, B = 4, 5  # the first two vocabulary words (ids after the reserved ones)
 VARIANTS = {"lstm": {}, "bilstm": {"bidirectional": True},
-            "bilstm_attention": {"bidirectional": True, "attention": True}, "gru": {"cell": "gru"}}
+            "bilstm_attention": {"bidirectional": True, "attention": True}, "gru": {"cell": "gru"},
+            "bilstm_bahdanau_stacked": {"bidirectional": True, "attention": "bahdanau",
+                                        "layers": 2, "clipnorm": 1.0},
+            "gru_stacked": {"cell": "gru", "layers": 3}}
 
 
 def test_loss_and_accuracy_count_real_target_tokens_only():
@@ -102,6 +105,20 @@ def test_beam_search_finds_the_sequence_greedy_misses():
   assert seq2seq_decoding.beam_search(step, state, 3, 4) == [B]
 
 
+def test_n_best_lists_the_finished_hypotheses_best_first():
+  model = _handset_model({tp.START_ID: {A: .5, B: .4, tp.END_ID: .1},
+                          A: {tp.END_ID: .4, A: .3, B: .3}, B: {tp.END_ID: .9, A: .05, B: .05}})
+  encode, step = _keras_step(model)
+  state = encode(np.array([[4, 0, 0]]))
+  hypotheses = seq2seq_decoding.beam_hypotheses(step, state, 3, 4, alpha=0.0)
+  words = [w for w, _ in hypotheses]
+  scores = [s for _, s in hypotheses]
+  assert words[:3] == [[B], [A], []]  # b end .36, a end .20, end .10 (alpha 0: raw sums)
+  assert scores[:3] == pytest.approx(np.log([.36, .20, .10]), abs=1e-3)
+  assert scores == sorted(scores, reverse=True)
+  assert seq2seq_decoding.beam_search(step, state, 3, 4, alpha=0.0) == words[0]
+
+
 def test_unk_penalty_and_length_normalisation():
   # After start: unk .6, a .3, end .1; after unk or a: end .9.
   model = _handset_model({tp.START_ID: {tp.UNK_ID: .6, A: .3, tp.END_ID: .1},
@@ -130,6 +147,13 @@ def test_one_train_step_on_two_replicas_and_stepwise_decoding_matches(variant):
   config = translator.Params(units=6, embedding_dim=4, **VARIANTS[variant])
   with strategy.scope():
     model = translator.build_model(config, 10, 10, learning_rate=0.01)
+  rnns = [l for l in model.body.layers
+          if isinstance(l, (keras.layers.RNN, keras.layers.Bidirectional))]
+  assert len(rnns) == 2 * config.layers
+  if config.attention:
+    expected = "AdditiveAttention" if config.attention == "bahdanau" else "Attention"
+    assert type(model.get_layer("attention")).__name__ == expected
+  assert model.optimizer.clipnorm == (config.clipnorm or None)
   before = [w.copy() for w in model.get_weights()]
   history = model.fit(_pairs_dataset(4), epochs=1, verbose=0)
   assert np.isfinite(history.history["loss"][0])
@@ -215,3 +239,40 @@ def test_curves_show_a_metric_logged_for_eval_only(tmp_path):
   assert common.curve_panels(history) == ["loss", "token_accuracy"]
   common.save_history({"history": history}, str(tmp_path))
   assert (tmp_path / "training_curves.png").stat().st_size > 0
+
+
+DETOKENIZED = [  # (the model's words, what a reader expects)
+    ("¿ de verdad ?", "¿De verdad?"),
+    ("je n ' aime pas ça .", "Je n'aime pas ça."),
+    ('él dijo : " hola " y se fue .', 'Él dijo: "hola" y se fue.'),
+    ("me gusta el e - mail , ¿ y a ti ?", "Me gusta el e-mail, ¿y a ti?"),
+    ("¡ ésta es la casa ( de tom ) !", "¡Ésta es la casa (de tom)!"),
+    ("3 gatos ; 2 perros .", "3 gatos; 2 perros."),
+    ("", ""),
+]
+
+
+def test_detokenize_gives_readable_text_and_keeps_every_token():
+  words = [w for w, _ in DETOKENIZED]
+  out = [t.decode() for t in tp.detokenize(tf.constant(words)).numpy()]
+  assert out == [d for _, d in DETOKENIZED]
+  # Nothing lost or changed: standardising the detokenized text gives the model's words back.
+  assert [t.decode() for t in tp.standardize(tf.constant(out)).numpy()] == words
+
+
+def test_detokenize_agrees_with_the_moses_detokenizer_on_punctuation():
+  from sacremoses import MosesDetokenizer  # pylint: disable=import-outside-toplevel
+  moses = MosesDetokenizer(lang="es")
+  words = ["¿ de verdad ?", "¡ qué bien !", "tengo 3 gatos , 2 perros y un pez .",
+           "no sé ; quizá mañana : ya veremos .", "¿ dónde está ( el ) baño ?"]
+  ours = [t.decode() for t in tp.detokenize(tf.constant(words)).numpy()]
+  assert [o.lower() for o in ours] == [moses.detokenize(w.split()) for w in words]
+
+
+def test_standard_bleu_scores_detokenized_text_against_raw_references():
+  hypothesis, reference = "¿De verdad? Me gusta.", "¿De verdad? Me gusta."
+  score, signature = bleu.standard_bleu([hypothesis], [[reference]])
+  assert score.score == pytest.approx(100) and "tok:13a" in signature and "case:mixed" in signature
+  cased, _ = bleu.standard_bleu(["¿de verdad? me gusta."], [[reference]])
+  lower, signature = bleu.standard_bleu(["¿de verdad? me gusta."], [[reference]], lowercase=True)
+  assert cased.score < 100 and lower.score == pytest.approx(100) and "case:lc" in signature

@@ -57,6 +57,14 @@ def greedy(step: Step, state: dict, batch: int, max_length: int,
 def beam_search(step: Step, state: dict, k: int, max_length: int, alpha: float = 1.0,
                 unk_penalty: float = 0.0) -> list[int]:
   """One sentence (state has one row) -> the best word ids, without start and end."""
+  hypotheses = beam_hypotheses(step, state, k, max_length, alpha, unk_penalty)
+  return hypotheses[0][0] if hypotheses else []
+
+
+def beam_hypotheses(step: Step, state: dict, k: int, max_length: int, alpha: float = 1.0,
+                    unk_penalty: float = 0.0) -> list[tuple[list[int], float]]:
+  """One sentence -> every hypothesis the beam finished, (word ids, normalised score), best
+  first (at least k, unless the vocabulary ran out of finite scores)."""
   if k < 1:
     raise ValueError(f"beam width must be >= 1, got {k}")
   live = [((), 0.0)]  # (word ids, summed log-probability)
@@ -86,7 +94,8 @@ def beam_search(step: Step, state: dict, k: int, max_length: int, alpha: float =
     tokens = np.array([w[-1] for w, _ in live], np.int64)
   else:
     finished += [(total / len(words) ** alpha, words) for words, total in live]
-  return list(max(finished, key=lambda f: f[0])[1]) if finished else []
+  finished.sort(key=lambda f: -f[0])  # stable: of equal scores, the first finished first
+  return [(list(words), score) for score, words in finished]
 
 
 def detokenize(ids: Sequence[int], vocabulary: Sequence[str]) -> str:
@@ -127,3 +136,14 @@ class Translator:
   def translate(self, sentences: Sequence[str], beam: int = 1, **kwargs) -> list[str]:
     return [detokenize(ids, self.vocabulary)
             for ids in self.translate_ids(sentences, beam, **kwargs)]
+
+  def n_best(self, sentences: Sequence[str], beam: int, n: int, alpha: float = 1.0,
+             unk_penalty: float = 0.0) -> list[list[tuple[str, float]]]:
+    """Per sentence, the n best of the beam's finished hypotheses: (words, score), best first;
+    score = log-probability / length ** alpha. n <= beam."""
+    if not 1 <= n <= beam:
+      raise ValueError(f"n-best {n} needs 1 <= n <= the beam width ({beam})")
+    encoded = self.encode(list(sentences))
+    return [[(detokenize(ids, self.vocabulary), score) for ids, score in beam_hypotheses(
+        self._step, _gather(encoded, [i]), beam, self.max_length, alpha, unk_penalty)[:n]]
+            for i in range(len(encoded["state"]))]

@@ -9,6 +9,12 @@ Variants (custom_config):
                                                  (keras.layers.Attention, source padding masked);
                                                  the context is concatenated to it before the softmax
   cell gru                                   (d) the same with GRUs (seed 003's en->fr model)
+  attention bahdanau                         (e) additive scores, v . tanh(W q + U k), in place of
+                                                 the dot product (keras.layers.AdditiveAttention);
+                                                 the query is the decoder output, as in (c)
+  layers N                                   (f) N stacked RNN layers in the encoder and the
+                                                 decoder, decoder layer i from encoder layer i
+  clipnorm c                                 gradients clipped to norm c (seed 002)
 Sizes: units, embedding_dim; vocabularies come from the Transform
 (components.translation_preprocessing). The model takes any sequence length: training batches
 hold sentences of similar length (tf.data bucketing), cut to their longest one, so a batch of
@@ -36,7 +42,7 @@ import json
 import logging
 import os
 import time
-from typing import Literal
+from typing import Literal, Union
 
 import keras
 import tensorflow as tf
@@ -54,8 +60,14 @@ BLEU_FILE = "bleu.json"
 class Params(common.TrainerParams):
   cell: Literal["lstm", "gru"] = "lstm"
   bidirectional: bool = False
-  attention: bool = Field(False, description="Luong dot-product attention over the encoder "
-                          "outputs")
+  attention: Union[bool, Literal["luong", "bahdanau"]] = Field(
+      False, description="attention over the encoder outputs, queried by each decoder output: "
+      "luong (or true): dot-product scores (keras.layers.Attention); bahdanau: additive scores "
+      "(keras.layers.AdditiveAttention)")
+  layers: int = Field(1, ge=1, description="stacked RNN layers in the encoder and in the "
+                      "decoder; decoder layer i starts from encoder layer i's final state")
+  clipnorm: float = Field(0.0, ge=0, description="clip each gradient to this norm (the "
+                          "optimizer's clipnorm); 0: no clipping")
   units: int = Field(256, ge=1, description="encoder units per direction; the decoder has "
                      "units x directions")
   embedding_dim: int = Field(128, ge=1)
@@ -103,23 +115,39 @@ def _rnn(cell: str, units: int, name=None):
   return layer(units, return_sequences=True, return_state=True, name=name)
 
 
+def _stack(layers: dict, name: str) -> list:
+  """The stacked RNN layers `name`, `name`_2, ... in order."""
+  return [layers[name]] + [layers[f"{name}_{i}"] for i in range(2, len(layers) + 1)
+                           if f"{name}_{i}" in layers]
+
+
 def _encode(layers: dict, source_ids):
-  """Encoder layers over source ids -> (encoder outputs [b, Ls, D], the decoder's initial
-  states). A bidirectional encoder's forward and backward states are concatenated."""
-  outputs = layers["encoder"](layers["source_embedding"](source_ids))
-  encoder_outputs, states = outputs[0], list(outputs[1:])
-  if isinstance(layers["encoder"], keras.layers.Bidirectional):
-    half = len(states) // 2  # forward (h[, c]) then backward (h[, c])
-    states = [keras.ops.concatenate([f, b], axis=-1)
-              for f, b in zip(states[:half], states[half:])]
-  return encoder_outputs, states
+  """Encoder layers over source ids -> (the last layer's outputs [b, Ls, D], the decoder's
+  initial states: each layer's, in order). A bidirectional layer's forward and backward states
+  are concatenated."""
+  sequence, states = layers["source_embedding"](source_ids), []
+  for layer in _stack(layers, "encoder"):
+    sequence, *layer_states = layer(sequence)
+    if isinstance(layer, keras.layers.Bidirectional):
+      half = len(layer_states) // 2  # forward (h[, c]) then backward (h[, c])
+      layer_states = [keras.ops.concatenate([f, b], axis=-1)
+                      for f, b in zip(layer_states[:half], layer_states[half:])]
+    states += layer_states
+  return sequence, states
 
 
 def _decode(layers: dict, target_ids, states, encoder_outputs, source_ids):
   """Decoder layers over target ids from the given states -> (features, new states); the
-  features (the decoder output, with the attention context if any) feed next_word."""
-  sequence, *states = layers["decoder"](layers["target_embedding"](target_ids),
-                                        initial_state=states)
+  features (the last decoder layer's output, with the attention context if any) feed
+  next_word."""
+  decoders = _stack(layers, "decoder")
+  per_layer = len(states) // len(decoders)
+  sequence, new_states = layers["target_embedding"](target_ids), []
+  for i, layer in enumerate(decoders):
+    sequence, *layer_states = layer(sequence,
+                                    initial_state=states[i * per_layer:(i + 1) * per_layer])
+    new_states += layer_states
+  states = new_states
   if "attention" in layers:
     source_mask = keras.ops.not_equal(source_ids, tp.PAD_ID)
     context = layers["attention"]([sequence, encoder_outputs], mask=[None, source_mask])
@@ -127,7 +155,6 @@ def _decode(layers: dict, target_ids, states, encoder_outputs, source_ids):
   return sequence, states
 
 
-_LAYERS = ("source_embedding", "encoder", "target_embedding", "decoder", "attention", "next_word")
 
 
 class Seq2Seq(keras.Model):
@@ -180,15 +207,20 @@ def build_model(config: Params, source_vocab: int, target_vocab: int,
   layers = {
       "source_embedding": keras.layers.Embedding(source_vocab, config.embedding_dim,
                                                  mask_zero=True, name="source_embedding"),
-      "encoder": (keras.layers.Bidirectional(_rnn(config.cell, config.units), name="encoder")
-                  if config.bidirectional
-                  else _rnn(config.cell, config.units, name="encoder")),
       "target_embedding": keras.layers.Embedding(target_vocab, config.embedding_dim,
-                                                 name="target_embedding"),
-      "decoder": _rnn(config.cell, config.units * (2 if config.bidirectional else 1),
-                      name="decoder")}
+                                                 name="target_embedding")}
+  for i in range(1, config.layers + 1):
+    suffix = "" if i == 1 else f"_{i}"
+    layers[f"encoder{suffix}"] = (
+        keras.layers.Bidirectional(_rnn(config.cell, config.units), name=f"encoder{suffix}")
+        if config.bidirectional else _rnn(config.cell, config.units, name=f"encoder{suffix}"))
+    layers[f"decoder{suffix}"] = _rnn(config.cell,
+                                      config.units * (2 if config.bidirectional else 1),
+                                      name=f"decoder{suffix}")
   if config.attention:
-    layers["attention"] = keras.layers.Attention(name="attention")
+    layers["attention"] = (keras.layers.AdditiveAttention(name="attention")
+                           if config.attention == "bahdanau"
+                           else keras.layers.Attention(name="attention"))
   source_ids = keras.Input((None,), dtype="int64", name="source_ids")
   target_ids = keras.Input((None,), dtype="int64", name="decoder_input_ids")
   encoder_outputs, states = _encode(layers, source_ids)
@@ -198,7 +230,8 @@ def build_model(config: Params, source_vocab: int, target_vocab: int,
   model = Seq2Seq(keras.Model([source_ids, target_ids], features, name="body"), next_word,
                   config.sampled_softmax, seed)
   model([source_ids, target_ids])
-  model.compile(optimizer=keras.optimizers.Nadam(learning_rate), loss=MaskedSparseCrossentropy(),
+  model.compile(optimizer=keras.optimizers.Nadam(learning_rate, clipnorm=config.clipnorm or None),
+                loss=MaskedSparseCrossentropy(),
                 metrics=[MaskedAccuracy()])
   return model
 
@@ -208,8 +241,7 @@ def inference_models(model: keras.Model) -> tuple[keras.Model, keras.Model]:
     encoder: source_ids [b, Ls] -> [encoder_outputs [b, Ls, D], *states [b, units]]
     step:    [token [b, 1], *states, encoder_outputs, source_ids] -> [probabilities [b, V],
              *states]  (one decoder step)."""
-  names = {l.name for l in model.body.layers} | {model.next_word.name}
-  layers = {n: model.get_layer(n) for n in _LAYERS if n in names}
+  layers = {l.name: l for l in model.body.layers} | {model.next_word.name: model.next_word}
   source_ids = keras.Input((None,), dtype="int64", name="source_ids")
   encoder_outputs, states = _encode(layers, source_ids)
   encoder = keras.Model(source_ids, [encoder_outputs, *states])
@@ -277,16 +309,18 @@ def read_pairs(patterns) -> list[tuple[str, str]]:
   return pairs
 
 
-def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[str]]]:
+def references_by_source(pairs, limit: int = 0, raw: bool = False
+                         ) -> tuple[list[str], list[list[str]]]:
   """Unique sources (in a fixed order: by their sha256, so a limit takes an unbiased sample)
-  and, for each, every target it has, standardised as the model emits words."""
+  and, for each, every target it has, standardised as the model emits words (raw: as written)."""
   targets: dict[str, list[str]] = {}
   for source, target in pairs:
     targets.setdefault(source, []).append(target)
   sources = sorted(targets, key=lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest())
   sources = sources[:limit] if limit else sources
   flat = [t for s in sources for t in targets[s]]
-  standard = [t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy()] if flat else []
+  standard = flat if raw or not flat else [
+      t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy()]
   references, i = [], 0
   for s in sources:
     references.append(standard[i:i + len(targets[s])])
@@ -297,8 +331,12 @@ def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[st
 def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: int = 3,
                   alpha: float = 1.0, unk_penalty: float = 0.0, limit: int = 0) -> dict:
   """Corpus BLEU (sacrebleu) of greedy and beam decoding over held-out pairs: one segment per
-  unique source, every target of that source a reference."""
+  unique source, every target of that source a reference. `bleu` is on the model's own
+  tokenization (lowercase, punctuation split), as the Evaluator's; `standard_bleu` is the
+  detokenized output against the raw references with sacrebleu's defaults (13a, cased), and
+  `standard_bleu_lowercase` the same ignoring case."""
   sources, references = references_by_source(pairs, limit)
+  _, raw_references = references_by_source(pairs, limit, raw=True)
   result = {"sources": len(sources), "references": sum(len(r) for r in references),
             "samples": []}
   decoded = {}
@@ -306,9 +344,15 @@ def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: in
     start = time.monotonic()
     decoded[name] = translator.translate(sources, beam=beam, alpha=alpha,
                                          unk_penalty=unk_penalty)
+    seconds = round(time.monotonic() - start, 1)
     score = bleu.corpus_bleu(decoded[name], references)
-    result[name] = {"bleu": round(score.score, 2), "beam": beam, "seconds":
-                    round(time.monotonic() - start, 1), "details": str(score)}
+    detokenized = [t.decode("utf-8") for t in tp.detokenize(tf.constant(decoded[name])).numpy()]
+    standard, signature = bleu.standard_bleu(detokenized, raw_references)
+    lowercase, _ = bleu.standard_bleu(detokenized, raw_references, lowercase=True)
+    result[name] = {"bleu": round(score.score, 2), "beam": beam, "seconds": seconds,
+                    "details": str(score), "standard_bleu": round(standard.score, 2),
+                    "standard_bleu_lowercase": round(lowercase.score, 2),
+                    "standard_signature": signature}
     logging.info("BLEU %s over %d sources: %s", name, len(sources), score)
   result["samples"] = [{"source": s, **{n: d[i] for n, d in decoded.items()},
                         "references": references[i]} for i, s in enumerate(sources[:10])]
@@ -353,7 +397,14 @@ def run_fn(fn_args) -> keras.Model:
   return model
 
 
+def _attention_name(p: Params) -> str:
+  if not p.attention:
+    return ""
+  return " + Bahdanau attention" if p.attention == "bahdanau" else " + attention"
+
+
 FAMILY = families.Family(
     "translator", task="translation", params=Params, module=__name__,
     describe=lambda p: (f"{'bi' if p.bidirectional else ''}{p.cell} encoder"
-                        f"{' + attention' if p.attention else ''}, {p.units} units"))
+                        f"{'' if p.layers == 1 else f' x {p.layers}'}"
+                        f"{_attention_name(p)}, {p.units} units"))

@@ -104,8 +104,8 @@ class TranslatorModule(tf.Module):
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="text")])
   def serve_text(self, text):
     """Greedy decoding in the graph, for TF Serving clients (no Python loop needed)."""
-    translation, token_ids = self._greedy(text)
-    return {"translation": translation, "token_ids": token_ids}
+    tokens, token_ids = self._greedy(text)
+    return {"translation": tp.detokenize(tokens), "tokens": tokens, "token_ids": token_ids}
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
   def serve_examples(self, examples):
