@@ -12,7 +12,7 @@ from typing import Optional
 
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import figures, provenance, records as run_records
+from pipeline import figures, provenance, records as run_records, runs, worst_examples
 
 
 def confusion_table(counts: dict, names: Optional[list] = None) -> list[str]:
@@ -29,6 +29,32 @@ def confusion_table(counts: dict, names: Optional[list] = None) -> list[str]:
                                                      else [])
     rows.append(f"| {label(a)} | {' | '.join(str(c) for c in cells)} |")
   return rows
+
+
+def worst_section(output_dir: str, classifiers: list[str]) -> list[str]:
+  """The worst-scored test examples of each classifier (pipeline.worst_examples)."""
+  if not classifiers:
+    return []
+  lines = ["", "## Worst-scored test examples", "",
+           f"Per classifier, the {worst_examples.SHOWN} test examples whose true class gets the "
+           f"lowest probability, among up to {worst_examples.SAMPLE} evenly spaced through the "
+           "test split, as the served model (TF Serving's session loader) scores them."]
+  try:
+    pattern = runs.examples(output_dir, "test")
+  except runs.RunError as e:
+    return lines + ["", f"Not scored: {e}"]
+  for name in classifiers:
+    try:
+      path, what = runs.model_path(output_dir, name)
+      found = worst_examples.worst(path, pattern)
+    except (ValueError, OSError) as e:
+      lines += ["", f"`{name}`: not scored ({e})"]
+      continue
+    lines += ["", f"`{name}` ({what}; {found['scored']} of {found['of']} test examples scored)",
+              "", "| p(true class) | true | predicted | text |", "|---|---|---|---|"]
+    lines += [f"| {w['p_true']:.4f} | {w['label']} | {w['predicted']} | "
+              f"{' '.join(w['text'].split()).replace('|', '/')} |" for w in found["worst"]]
+  return lines
 
 
 def _fmt(value, pattern="{:.4f}"):
@@ -84,6 +110,8 @@ def write(output_dir: str, report_dir: Optional[str] = None,
               "binary: class 1 when its probability is over 0.5). From TFMA."]
     for r in matrices:
       lines += ["", f"`{r['model']}`", ""] + confusion_table(r["confusion"], names)
+  lines += worst_section(output_dir, [r["model"] for r in rows
+                                      if r.get("task_name") == "classification"])
   checked = [r for r in rows if r.get("serving_check")]
   if checked:
     lines += ["", "## Serving check (TF Serving's session-based loader)", "",

@@ -83,6 +83,31 @@ def test_report_has_the_confusion_matrix_with_class_names(run):
   assert sorted(header.strip("|").split("|")[1:]) == sorted(f" {c} " for c in WORDS)
 
 
+def test_report_lists_the_worst_scored_test_examples_of_each_classifier(run):
+  cfg, _ = run
+  text = open(report.write(cfg.output_dir)).read()
+  section = text.split("## Worst-scored test examples")[1]
+  run_records = records.RunRecords(cfg.metadata_path)
+  [examples] = run_records.artifacts("SentenceExampleGen", "examples")
+  test = fixtures.read_split(examples.uri, "test")
+  texts = [e.features.feature["text"].bytes_list.value[0].decode() for e in test]
+  labels = [e.features.feature["label"].bytes_list.value[0].decode() for e in test]
+  for name in ("bow", "gru"):
+    block = section.split(f"`{name}` (")[1].split("\n\n", 2)[1]
+    shown = [[c.strip() for c in l.strip("|").split("|")] for l in block.splitlines()[2:]]
+    assert len(shown) == 5
+    # The served model's probability of the true class, lowest first, over the whole test split
+    # (smaller than the sample): the report's rows are those five.
+    outputs = serving_client.load(os.path.join(cfg.serving_dir, name)).predict(texts)
+    classes = list(outputs["classes"][0].astype(str))
+    p_true = outputs["probabilities"][np.arange(len(texts)), [classes.index(l) for l in labels]]
+    assert [float(s[0]) for s in shown] == pytest.approx(sorted(p_true)[:5], abs=1e-4)
+    for p, label, predicted, text_shown in shown:
+      i = texts.index(text_shown)
+      assert labels[i] == label
+      assert classes[int(outputs["probabilities"][i].argmax())] == predicted
+
+
 def test_predict_prints_the_top_classes(run, capsys):
   cfg, _ = run
   assert cli.main(["predict", "--model", os.path.join(cfg.serving_dir, "bow"), "--top", "2",
