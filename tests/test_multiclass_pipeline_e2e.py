@@ -83,15 +83,19 @@ def test_report_has_the_confusion_matrix_with_class_names(run):
   assert sorted(header.strip("|").split("|")[1:]) == sorted(f" {c} " for c in WORDS)
 
 
+def _test_split(cfg) -> tuple[list[str], list[str]]:
+  """The raw test split's texts and labels, in file order."""
+  [examples] = records.RunRecords(cfg.metadata_path).artifacts("SentenceExampleGen", "examples")
+  test = fixtures.read_split(examples.uri, "test")
+  return ([e.features.feature["text"].bytes_list.value[0].decode() for e in test],
+          [e.features.feature["label"].bytes_list.value[0].decode() for e in test])
+
+
 def test_report_lists_the_worst_scored_test_examples_of_each_classifier(run):
   cfg, _ = run
   text = open(report.write(cfg.output_dir)).read()
   section = text.split("## Worst-scored test examples")[1]
-  run_records = records.RunRecords(cfg.metadata_path)
-  [examples] = run_records.artifacts("SentenceExampleGen", "examples")
-  test = fixtures.read_split(examples.uri, "test")
-  texts = [e.features.feature["text"].bytes_list.value[0].decode() for e in test]
-  labels = [e.features.feature["label"].bytes_list.value[0].decode() for e in test]
+  texts, labels = _test_split(cfg)
   for name in ("bow", "gru"):
     block = section.split(f"`{name}` (")[1].split("\n\n", 2)[1]
     shown = [[c.strip() for c in l.strip("|").split("|")] for l in block.splitlines()[2:]]
@@ -125,10 +129,7 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
   from sklearn import metrics as sk  # pylint: disable=import-outside-toplevel
   cfg, _ = run
   run_records = records.RunRecords(cfg.metadata_path)
-  [examples] = run_records.artifacts("SentenceExampleGen", "examples")
-  test = fixtures.read_split(examples.uri, "test")
-  texts = [e.features.feature["text"].bytes_list.value[0].decode() for e in test]
-  labels = [e.features.feature["label"].bytes_list.value[0].decode() for e in test]
+  texts, labels = _test_split(cfg)
   for name in ("bow", "gru"):
     row = {r["model"]: r for r in records.model_rows(run_records)}[name]
     metrics = records.metrics(run_records.artifacts(f"Evaluator.{name}", "evaluation")[0].uri)
@@ -145,7 +146,7 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
       assert got["recall"] == pytest.approx(recall[class_id], abs=1e-6)
       assert got["f1"] == pytest.approx(f1[class_id], abs=1e-6)
     assert row["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
-    assert metrics["example_count"] == len(test)
+    assert metrics["example_count"] == len(texts)
     matrix = sk.confusion_matrix(truth, predicted, labels=range(3))
     assert {k: v for k, v in row["confusion"].items() if v} == {
         (a, p): int(matrix[a, p]) for a in range(3) for p in range(3) if matrix[a, p]}
