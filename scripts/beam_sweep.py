@@ -35,6 +35,7 @@ def main() -> None:
   examples = args.examples or runs.examples(args.run, args.split)
   sources, references = translator_lib.references_by_source(
       translator_lib.read_pairs([examples]), args.limit)
+  references = translator_lib.standardized(references)
   penalties = [float(p) for p in args.unk_penalties.split(",")]
   settings = [(1, 1.0, p) for p in penalties] + [
       (args.beam, float(a), p) for a in args.alphas.split(",") for p in penalties]

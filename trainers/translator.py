@@ -309,23 +309,25 @@ def read_pairs(patterns) -> list[tuple[str, str]]:
   return pairs
 
 
-def references_by_source(pairs, limit: int = 0, raw: bool = False
-                         ) -> tuple[list[str], list[list[str]]]:
+def references_by_source(pairs, limit: int = 0) -> tuple[list[str], list[list[str]]]:
   """Unique sources (in a fixed order: by their sha256, so a limit takes an unbiased sample)
-  and, for each, every target it has, standardised as the model emits words (raw: as written)."""
+  and, for each, every target it has, as written."""
   targets: dict[str, list[str]] = {}
   for source, target in pairs:
     targets.setdefault(source, []).append(target)
   sources = sorted(targets, key=lambda s: hashlib.sha256(s.encode("utf-8")).hexdigest())
   sources = sources[:limit] if limit else sources
-  flat = [t for s in sources for t in targets[s]]
-  standard = flat if raw or not flat else [
-      t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy()]
-  references, i = [], 0
-  for s in sources:
-    references.append(standard[i:i + len(targets[s])])
-    i += len(targets[s])
-  return sources, references
+  return sources, [targets[s] for s in sources]
+
+
+def standardized(references: list[list[str]]) -> list[list[str]]:
+  """Each source's references standardised as the model emits words (lowercase, punctuation
+  split)."""
+  flat = [t for group in references for t in group]
+  if not flat:
+    return [[] for _ in references]
+  words = iter(t.decode("utf-8") for t in tp.standardize(tf.constant(flat)).numpy())
+  return [[next(words) for _ in group] for group in references]
 
 
 def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: int = 3,
@@ -335,8 +337,8 @@ def evaluate_bleu(translator: seq2seq_decoding.Translator, pairs, beam_width: in
   tokenization (lowercase, punctuation split), as the Evaluator's; `standard_bleu` is the
   detokenized output against the raw references with sacrebleu's defaults (13a, cased), and
   `standard_bleu_lowercase` the same ignoring case."""
-  sources, references = references_by_source(pairs, limit)
-  _, raw_references = references_by_source(pairs, limit, raw=True)
+  sources, raw_references = references_by_source(pairs, limit)
+  references = standardized(raw_references)
   result = {"sources": len(sources), "references": sum(len(r) for r in references),
             "samples": []}
   decoded = {}
