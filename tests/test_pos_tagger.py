@@ -43,15 +43,14 @@ CHARS = 3
 GLOVE = np.random.default_rng(1).normal(size=(9, 4)).astype(np.float32)
 
 
-def _model(mask_zero=True, seed=1, branches=False, length=LENGTH):
+def _model(mask_zero=True, seed=1, branches=False):
   """The seed's model, or with branches the char CNN and the GloVe vectors beside the words."""
   keras.utils.set_random_seed(seed)
   extra = {"char_filters": 5, "char_embedding_dim": 3, "embedding": "learned+glove"} \
       if branches else {}
   config = pos_tagger.Params(model_name="t", embedding_dim=6, units=4, dropout=0.2,
                              mask_zero=mask_zero, **extra)
-  return pos_tagger.build_model(config, vocab_size=12, num_tags=5, sequence_length=length,
-                                char_vocab_size=7, glove_matrix=GLOVE if branches else None,
+  return pos_tagger.build_model(config, vocab_size=12, num_tags=5, char_vocab_size=7, glove_matrix=GLOVE if branches else None,
                                 word_chars=CHARS)
 
 
@@ -61,7 +60,7 @@ def _inputs(ids, branches):
     return ids
   real = (ids > 0).astype(np.int64)
   chars = (np.arange(ids.size * CHARS).reshape(*ids.shape, CHARS) % 6 + 1) * real[..., None]
-  return {"word_ids": ids, "char_ids": chars.reshape(len(ids), -1),
+  return {"word_ids": ids, "char_ids": chars,
           "glove_ids": (ids % 8 + 1) * real}
 
 
@@ -114,14 +113,21 @@ def test_loss_and_metric_are_over_real_tokens_and_ignore_labels_at_padding(branc
 
 @pytest.mark.parametrize("branches", [False, True], ids=["seed", "chars_glove"])
 def test_padding_does_not_change_the_tags_of_real_words(branches):
-  """The backward GRU starts at the last word: more padding, same predictions."""
+  """The backward GRU starts at the last word: more padding, same predictions and loss; so a
+  batch cut to its longest sentence (as the trainer's trimmed batches) is the padded batch."""
   model = _model(branches=branches)
-  short = model.predict(_inputs(IDS, branches), verbose=0)
-  longer = _model(branches=branches, length=LENGTH + 4)
-  longer.set_weights(model.get_weights())
-  padded = longer.predict(_inputs(np.pad(IDS, [(0, 0), (0, 4)]), branches), verbose=0)
   real = IDS > 0
-  np.testing.assert_allclose(padded[:, :LENGTH][real], short[real], atol=1e-5)
+  width = int(real.sum(1).max())
+  assert width < LENGTH  # the batch can be cut
+  trimmed = _inputs(IDS[:, :width], branches)
+  padded = _inputs(np.pad(IDS, [(0, 0), (0, 4)]), branches)
+  short = model.predict(trimmed, verbose=0)
+  long = model.predict(padded, verbose=0)
+  np.testing.assert_allclose(long[:, :width][real[:, :width]], short[real[:, :width]], atol=1e-5)
+  loss = {name: model.evaluate(x, labels, batch_size=2, verbose=0, return_dict=True)["loss"]
+          for name, x, labels in (("trimmed", trimmed, LABELS[:, :width]),
+                                  ("padded", padded, np.pad(LABELS, [(0, 0), (0, 4)])))}
+  assert loss["trimmed"] == pytest.approx(loss["padded"], rel=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -205,6 +211,36 @@ def test_trains_under_mirrored_strategy_and_tags_raw_sentences(corpus, tmp_path)
       sum(correct) / sum(len(s.words) for s in test))
 
 
+def test_trimmed_batches_hold_every_sentence_whole_and_are_cut_to_its_bucket(corpus):
+  transform_dir, _ = corpus
+  graph = glob.glob(os.path.join(transform_dir, "transform_graph", "*"))[0]
+  files = glob.glob(os.path.join(transform_dir, "transformed_examples", "*", "Split-train", "*"))
+  spec = tft.TFTransformOutput(graph).transformed_feature_spec()
+  spec = {k: spec[k] for k in pos_tagger.features(pos_tagger.Params(
+      model_name="t", char_filters=2)) + (pos_tagger.LABEL,)}
+  chars = tagger_preprocessing.DEFAULT_WORD_CHARS
+
+  def rows(trim):
+    out, widths = [], []
+    for inputs, tags in pos_tagger.dataset(files, spec, 4, shuffle=True, seed=1,
+                                           drop_remainder=False, trim=trim):
+      ids, grid = inputs["word_ids"].numpy(), inputs["char_ids"].numpy()
+      assert grid.shape == (*ids.shape, chars) and tags.shape == ids.shape
+      widths.append(ids.shape[1])
+      assert ids.shape[1] >= (ids > 0).sum(1).max()  # no word cut off
+      for w, g, t in zip(ids, grid, tags.numpy()):
+        n = int((w > 0).sum())
+        assert not w[n:].any() and not g[n:].any() and not t[n:].any()
+        out.append((tuple(w[:n]), g[:n].tobytes(), tuple(t[:n])))
+    return sorted(out), widths
+
+  padded, padded_widths = rows(trim=False)
+  trimmed, widths = rows(trim=True)
+  assert set(padded_widths) == {LENGTH}
+  assert trimmed == padded  # every sentence once, with its characters and tags
+  assert min(widths) < LENGTH and max(widths) <= LENGTH
+
+
 def test_transform_gives_each_words_characters_and_lowercased_key(corpus):
   transform_dir, _ = corpus
   tft_output = tft.TFTransformOutput(glob.glob(os.path.join(transform_dir, "transform_graph",
@@ -286,8 +322,8 @@ def test_char_and_glove_branches_train_under_mirrored_strategy_and_serve(corpus,
          "tags": tf.sparse.from_dense(tf.zeros([2, 0], tf.string)),
          "sentence_id": tf.fill([2, 1], "x")}
   transformed = tft_output.transform_raw_features(raw)
-  features = {"word_ids": transformed["word_ids"], "char_ids": transformed["char_ids"],
-              "glove_ids": lookup(transformed["word_keys"])}
+  features = pos_tagger.model_inputs(transformed, ("word_ids", "char_ids", "word_keys"), lookup)
+  assert features["char_ids"].shape[1:] == (LENGTH, tagger_preprocessing.DEFAULT_WORD_CHARS)
   probabilities = model(features, training=False).numpy()
   names = np.array(tagger_preprocessing.tag_names(tft_output))
   word_ids = transformed["word_ids"].numpy()

@@ -121,12 +121,16 @@ class LengthBuckets:
         lambda x, y: tf.math.count_nonzero(x[self.feature], dtype=tf.int32), self.bounds,
         [batch_size] * (len(self.bounds) + 1), drop_remainder=drop_remainder)
 
-  def cut(self, ids: tf.Tensor) -> tf.Tensor:
-    """[batch, padded_length] ids -> [batch, the narrowest bucket width that holds its longest
-    row] (for a batch of one bucket: that bucket's widest length)."""
+  def width(self, ids: tf.Tensor) -> tf.Tensor:
+    """The narrowest bucket width that holds the longest row of [batch, padded_length] ids (for
+    a batch of one bucket: that bucket's widest length)."""
     longest = tf.reduce_max(tf.math.count_nonzero(ids, axis=1, dtype=tf.int32))
     widths = tf.constant([b - 1 for b in self.bounds] + [self.padded_length], tf.int32)
-    return ids[:, :widths[tf.argmax(widths >= longest, output_type=tf.int32)]]
+    return widths[tf.argmax(widths >= longest, output_type=tf.int32)]
+
+  def cut(self, ids: tf.Tensor) -> tf.Tensor:
+    """[batch, padded_length] ids -> [batch, width(ids)]."""
+    return ids[:, :self.width(ids)]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """The BiGRU part-of-speech tagger (seed 003) over components.tagger_preprocessing's ids.
 
   word_ids [L] -> Embedding(embedding_dim, mask_zero)      \
-  char_ids [L, C] -> per word: Embedding(char_embedding_dim) -> Conv1D(char_filters, 3, relu)
-                     -> max over the characters (when char_filters > 0)  -> concatenated
+  char_ids [L, C] -> Embedding(char_embedding_dim) -> Conv2D(char_filters, (1, 3), relu): a
+                     Conv1D over each word's characters -> max over the characters (when
+                     char_filters > 0)                                   -> concatenated
   glove_ids [L] -> frozen GloVe vectors (embedding learned+glove)                            /
     -> SpatialDropout1D(dropout) -> Bidirectional(GRU(units, return_sequences))
-    -> TimeDistributed(Dense(tags, softmax))
+    -> Dense(tags, softmax) at each step
 
 Seed 003's model is the first branch alone (embedding_dim 128, units 256). A word the train split
 saw fewer than twice has the OOV id (components.tagger_preprocessing), 14 % of the test words:
@@ -17,6 +18,11 @@ is given to the GRU): the backward GRU starts at the last word, not in the paddi
 reaches the output, where Keras drops padded steps from the loss (the mean is over real tokens).
 The metric, `token_accuracy`, counts real tokens from the labels (tag id > 0) over the whole
 epoch: the seed's "masked accuracy" took its mask from the predictions.
+
+Batches are cut to their longest sentence (common.LengthBuckets: sentences of similar length are
+batched together, and each batch is as wide as its bucket's longest), when padding is masked:
+the model takes sentences of any length L, and gives a real word the same tags and loss as in
+the padded batch. The Transform still pads to L; the served model takes it so.
 
 Serving signatures (the Transform graph inside):
   serving_default  text [batch] raw sentences, whitespace-split -> tags [batch, L] strings ("" past
@@ -97,15 +103,14 @@ def features(config: Params) -> tuple[str, ...]:
       (KEYS,) if uses_glove(config) else ())
 
 
-def _char_features(chars, sequence_length: int, char_vocab_size: int,
-                   config: Params):
-  """[batch, L * C] char ids -> [batch, L, char_filters]: a Conv1D over each word's characters,
-  max-pooled (a word's best suffix, capital or digit detectors)."""
-  x = keras.layers.Reshape((sequence_length, -1))(chars)  # [batch, L, C]
-  x = keras.layers.Embedding(char_vocab_size, config.char_embedding_dim)(x)
-  x = keras.layers.TimeDistributed(keras.layers.Conv1D(config.char_filters, CHAR_KERNEL,
-                                                       padding="same", activation="relu"))(x)
-  return keras.layers.TimeDistributed(keras.layers.GlobalMaxPooling1D(), name="char_cnn")(x)
+def _char_features(chars, char_vocab_size: int, config: Params):
+  """[batch, L, C] char ids -> [batch, L, char_filters]: a Conv1D over each word's characters
+  (a (1, 3) Conv2D over [words, characters], which takes any L), max-pooled (a word's best
+  suffix, capital or digit detectors)."""
+  x = keras.layers.Embedding(char_vocab_size, config.char_embedding_dim)(chars)
+  x = keras.layers.Conv2D(config.char_filters, (1, CHAR_KERNEL), padding="same",
+                          activation="relu", name="char_cnn")(x)
+  return keras.ops.max(x, axis=2)
 
 
 def glove_lookup(words: list[str]) -> keras.layers.StringLookup:
@@ -122,10 +127,14 @@ def glove_lookup(words: list[str]) -> keras.layers.StringLookup:
 def model_inputs(transformed: dict, names: tuple[str, ...],
                  lookup: Optional[keras.layers.StringLookup]):
   """The Transform's features `names` -> the model's inputs: the word ids alone for the seed's
-  model, else a dict, word_keys replaced by glove_ids."""
+  model, else a dict, word_keys replaced by glove_ids and char_ids [batch, L * C] shaped
+  [batch, L, C]."""
   if names == (FEATURE,):
     return transformed[FEATURE]
   inputs = {k: transformed[k] for k in names}
+  if CHARS in inputs:
+    words = transformed[FEATURE]
+    inputs[CHARS] = tf.reshape(inputs[CHARS], [tf.shape(words)[0], tf.shape(words)[1], -1])
   if lookup is not None:
     inputs[GLOVE_IDS] = lookup(inputs.pop(KEYS))
   return inputs
@@ -139,24 +148,23 @@ def _glove_features(ids, matrix: np.ndarray):
                                 name="glove")(ids)
 
 
-def build_model(config: Params, vocab_size: int, num_tags: int,
-                sequence_length: int, char_vocab_size: int = 0,
+def build_model(config: Params, vocab_size: int, num_tags: int, char_vocab_size: int = 0,
                 glove_matrix: Optional[np.ndarray] = None,
                 word_chars: int = tagger_preprocessing.DEFAULT_WORD_CHARS) -> keras.Model:
-  """glove_matrix: row i + 2 the vector of GloVe word i, rows 0 and 1 zeros
-  (components.glove_embedding without a Transform graph); needed for embedding learned+glove."""
-  inputs = {FEATURE: keras.Input(shape=(sequence_length,), dtype="int64", name=FEATURE)}
+  """A model over sentences of any length. glove_matrix: row i + 2 the vector of GloVe word i,
+  rows 0 and 1 zeros (components.glove_embedding without a Transform graph); needed for
+  embedding learned+glove."""
+  inputs = {FEATURE: keras.Input(shape=(None,), dtype="int64", name=FEATURE)}
   parts = [keras.layers.Embedding(vocab_size, config.embedding_dim,
                                   mask_zero=config.mask_zero)(inputs[FEATURE])]
   if config.char_filters:
-    inputs[CHARS] = keras.Input(shape=(sequence_length * word_chars,), dtype="int64",
-                                name=CHARS)
-    parts.append(_char_features(inputs[CHARS], sequence_length, char_vocab_size, config))
+    inputs[CHARS] = keras.Input(shape=(None, word_chars), dtype="int64", name=CHARS)
+    parts.append(_char_features(inputs[CHARS], char_vocab_size, config))
   if uses_glove(config):
     if glove_matrix is None:
       raise ValueError(f"model {config.model_name}: embedding learned+glove needs the GloVe "
                        "words and matrix (the pipeline's GloveEmbedding output)")
-    inputs[GLOVE_IDS] = keras.Input(shape=(sequence_length,), dtype="int64", name=GLOVE_IDS)
+    inputs[GLOVE_IDS] = keras.Input(shape=(None,), dtype="int64", name=GLOVE_IDS)
     parts.append(_glove_features(inputs[GLOVE_IDS], glove_matrix))
   x = parts[0] if len(parts) == 1 else keras.layers.Concatenate()(parts)
   x = keras.layers.SpatialDropout1D(config.dropout)(x)
@@ -166,8 +174,9 @@ def build_model(config: Params, vocab_size: int, num_tags: int,
           else None)
   x = keras.layers.Bidirectional(keras.layers.GRU(config.units, return_sequences=True))(
       x, mask=mask)
-  outputs = keras.layers.TimeDistributed(keras.layers.Dense(num_tags, activation="softmax"),
-                                         name="tags")(x)
+  # Dense applies per step; Keras 3.15's TimeDistributed, retraced for a new L in predict(),
+  # returns the width of a shorter batch (2 steps for 6 after 12).
+  outputs = keras.layers.Dense(num_tags, activation="softmax", name="tags")(x)
   # A single input stays a tensor, not a one-key dict: the seed's model is called on the ids.
   model = keras.Model(inputs[FEATURE] if len(inputs) == 1 else inputs, outputs)
   model.compile(optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -176,21 +185,33 @@ def build_model(config: Params, vocab_size: int, num_tags: int,
 
 
 def dataset(patterns, spec: dict, batch_size: int, shuffle: bool, seed: int,
-            drop_remainder: bool,
-            lookup: Optional[keras.layers.StringLookup] = None) -> tf.data.Dataset:
-  """Transformed TFRecords -> (model_inputs, tag_ids) batches of a known count."""
+            drop_remainder: bool, lookup: Optional[keras.layers.StringLookup] = None,
+            trim: bool = False) -> tf.data.Dataset:
+  """Transformed TFRecords -> (model_inputs, tag_ids) batches of a known count. trim: sentences
+  of similar length batched together, each batch cut to its bucket's width (common.LengthBuckets;
+  drop_remainder then drops each bucket's last partial batch)."""
   files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
   ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
   if shuffle:
     ds = ds.shuffle(20000, seed=seed, reshuffle_each_iteration=True)
-  ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=drop_remainder), files,
-                                 batch_size, drop_remainder)
   names = tuple(k for k in spec if k != LABEL)
+  buckets = common.LengthBuckets(FEATURE, spec[FEATURE].shape[0])
 
   def split(records):
     examples = tf.io.parse_example(records, spec)
+    if trim:
+      width = buckets.width(examples[FEATURE])
+      examples = {k: v[:, :width * (v.shape[1] // spec[FEATURE].shape[0])]
+                  for k, v in examples.items()}  # char_ids: width words of C characters
     return model_inputs(examples, names, lookup), examples[LABEL]
 
+  if trim:
+    ds = buckets.batch(ds.map(lambda r: (tf.io.parse_single_example(r, {FEATURE: spec[FEATURE]}),
+                                         r)), batch_size, drop_remainder)
+    ds = common.with_counted_batches(ds.map(lambda _, r: r), files, batch_size)
+  else:
+    ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=drop_remainder), files,
+                                   batch_size, drop_remainder)
   ds = ds.map(split, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
   return common.shard_by_batch(ds)
 
@@ -264,14 +285,16 @@ def run_fn(fn_args) -> keras.Model:
                         config.embedding_uri)
   batch = config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
+  # Trimmed, the train split keeps each bucket's partial batch on one replica (as the
+  # classifiers, common.train_and_eval); the eval split is trimmed on one replica only.
+  trim = config.mask_zero
   train = dataset(fn_args.train_files, spec, batch, shuffle=True, seed=config.seed,
-                  drop_remainder=True, lookup=lookup)
+                  drop_remainder=multi or not trim, lookup=lookup, trim=trim)
   val = dataset(fn_args.eval_files, spec, batch, shuffle=False, seed=config.seed,
-                drop_remainder=multi, lookup=lookup)
+                drop_remainder=multi, lookup=lookup, trim=trim and not multi)
   num_tags = len(tagger_preprocessing.tag_names(tft_output))
   with strategy.scope():
     model = build_model(config, tagger_preprocessing.word_vocabulary_size(tft_output), num_tags,
-                        spec[FEATURE].shape[0],
                         tagger_preprocessing.char_vocabulary_size(tft_output), matrix,
                         spec[CHARS].shape[0] // spec[FEATURE].shape[0] if CHARS in spec else 1)
   model.summary(print_fn=lambda line: common.logging.info(line))
