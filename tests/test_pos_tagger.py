@@ -128,6 +128,14 @@ def test_padding_does_not_change_the_tags_of_real_words(branches):
           for name, x, labels in (("trimmed", trimmed, LABELS[:, :width]),
                                   ("padded", padded, np.pad(LABELS, [(0, 0), (0, 4)])))}
   assert loss["trimmed"] == pytest.approx(loss["padded"], rel=1e-5)
+  # token_weights: the batch's loss is its words' summed loss over an average batch's words
+  mean_length = 3.0
+  weights = pos_tagger.token_weights(tf.constant(IDS[:, :width]), mean_length).numpy()
+  weighted = model.evaluate(trimmed, LABELS[:, :width], sample_weight=weights, batch_size=2,
+                            verbose=0, return_dict=True)["loss"]
+  picked = np.take_along_axis(short, LABELS[:, :width, None], axis=-1)[..., 0]
+  assert weighted == pytest.approx(-np.log(picked[real[:, :width]]).sum()
+                                   / (len(IDS) * mean_length), rel=1e-4)
 
 
 @pytest.fixture(scope="module")
@@ -220,11 +228,18 @@ def test_trimmed_batches_hold_every_sentence_whole_and_are_cut_to_its_bucket(cor
       model_name="t", char_filters=2)) + (pos_tagger.LABEL,)}
   chars = tagger_preprocessing.DEFAULT_WORD_CHARS
 
+  mean_length = pos_tagger.mean_sentence_length(files, spec)
+
   def rows(trim):
-    out, widths = [], []
-    for inputs, tags in pos_tagger.dataset(files, spec, 4, shuffle=True, seed=1,
-                                           drop_remainder=False, trim=trim):
+    out, widths, weighted_words = [], [], 0.0
+    for inputs, tags, *weights in pos_tagger.dataset(files, spec, 4, shuffle=True, seed=1,
+                                                     drop_remainder=False, trim=trim):
       ids, grid = inputs["word_ids"].numpy(), inputs["char_ids"].numpy()
+      if trim:  # each batch weighted by its real words over an average batch's
+        (w,) = weights
+        np.testing.assert_allclose(w.numpy(), (ids > 0).sum() / (len(ids) * mean_length),
+                                   rtol=1e-6)
+        weighted_words += float(w.numpy().flat[0]) * len(ids)
       assert grid.shape == (*ids.shape, chars) and tags.shape == ids.shape
       widths.append(ids.shape[1])
       assert ids.shape[1] >= (ids > 0).sum(1).max()  # no word cut off
@@ -232,10 +247,13 @@ def test_trimmed_batches_hold_every_sentence_whole_and_are_cut_to_its_bucket(cor
         n = int((w > 0).sum())
         assert not w[n:].any() and not g[n:].any() and not t[n:].any()
         out.append((tuple(w[:n]), g[:n].tobytes(), tuple(t[:n])))
-    return sorted(out), widths
+    return sorted(out), widths, weighted_words
 
-  padded, padded_widths = rows(trim=False)
-  trimmed, widths = rows(trim=True)
+  padded, padded_widths, _ = rows(trim=False)
+  trimmed, widths, weighted_words = rows(trim=True)
+  # the weights sum to the sentence count: a word weighs the same in every batch
+  assert weighted_words == pytest.approx(len(padded))
+  assert mean_length == pytest.approx(np.mean([len(w) for w, _, _ in padded]))
   assert set(padded_widths) == {LENGTH}
   assert trimmed == padded  # every sentence once, with its characters and tags
   assert min(widths) < LENGTH and max(widths) <= LENGTH
@@ -294,16 +312,26 @@ def _glove_artifact(tmp_path) -> str:
   return embedding.uri
 
 
-def test_char_and_glove_branches_train_under_mirrored_strategy_and_serve(corpus, tmp_path):
+def test_char_and_glove_branches_train_on_cut_batches_on_one_replica_and_serve(
+    corpus, tmp_path, monkeypatch):
   transform_dir, _ = corpus
   glove_uri = _glove_artifact(tmp_path)
   config = {"model_name": "pos_chars_glove", "epochs": 3, "batch_size": 4, "embedding_dim": 8,
             "units": 8, "dropout": 0.1, "learning_rate": 0.01, "strategy": "mirrored",
-            "cpu_devices": 2, "char_filters": 6, "char_embedding_dim": 4,
+            "cpu_devices": 1, "char_filters": 6, "char_embedding_dim": 4,
             "embedding": "learned+glove", "embedding_uri": glove_uri}
   fn_args = trainer_fn_args(transform_dir, config, tmp_path)
+  widths, dataset = [], pos_tagger.dataset
+
+  def recorded(*args, **kwargs):
+    ds = dataset(*args, **kwargs)
+    widths.extend(int(x["word_ids"].shape[1]) for x, *_ in ds)
+    return ds
+
+  monkeypatch.setattr(pos_tagger, "dataset", recorded)
   model = pos_tagger.run_fn(fn_args)
-  assert model.distribute_strategy.num_replicas_in_sync == 2
+  assert model.distribute_strategy.num_replicas_in_sync == 1
+  assert min(widths) < LENGTH  # train and eval batches were cut (the 2-replica test: padded)
   assert sorted(model.input) == ["char_ids", "glove_ids", "word_ids"]
 
   from components.glove_embedding import load_matrix, load_words  # pylint: disable=import-outside-toplevel

@@ -20,9 +20,15 @@ The metric, `token_accuracy`, counts real tokens from the labels (tag id > 0) ov
 epoch: the seed's "masked accuracy" took its mask from the predictions.
 
 Batches are cut to their longest sentence (common.LengthBuckets: sentences of similar length are
-batched together, and each batch is as wide as its bucket's longest), when padding is masked:
-the model takes sentences of any length L, and gives a real word the same tags and loss as in
-the padded batch. The Transform still pads to L; the served model takes it so.
+batched together, and each batch is as wide as its bucket's longest), when padding is masked and
+on one replica: the model takes sentences of any length L, and gives a real word the same tags
+and loss as in the padded batch. A batch's loss is then weighted by its real words over the
+words a batch holds on average (token_weights), so that a word of a short sentence counts as
+much as one of a long sentence, as in batches of mixed lengths (Keras's masked loss is a mean
+over the batch's real words). On more replicas, each bucket's partial batch would be dropped
+(Keras cannot split it unevenly): the longest sentences, in buckets smaller than a global
+batch, would never be trained on, so batches stay padded. The Transform still pads to L; the
+served model takes it so.
 
 Serving signatures (the Transform graph inside):
   serving_default  text [batch] raw sentences, whitespace-split -> tags [batch, L] strings ("" past
@@ -184,30 +190,55 @@ def build_model(config: Params, vocab_size: int, num_tags: int, char_vocab_size:
   return model
 
 
+def mean_sentence_length(files: list, spec: dict) -> float:
+  """Real words (word id > 0) per sentence over TFRecord files."""
+  words = sentences = 0
+  records = tf.data.TFRecordDataset(files, compression_type="GZIP").batch(1024)
+  for batch in records:
+    ids = tf.io.parse_example(batch, {FEATURE: spec[FEATURE]})[FEATURE]
+    words += int(tf.math.count_nonzero(ids))
+    sentences += int(ids.shape[0])
+  return words / max(sentences, 1)
+
+
+def token_weights(word_ids: tf.Tensor, mean_length: float) -> tf.Tensor:
+  """[batch, L] sample weights of a batch of sentences of similar length: its real words over
+  the words `batch` sentences of the split hold on average, the same at every step (Keras merges
+  them with the mask step by step)."""
+  rows = tf.cast(tf.shape(word_ids)[0], tf.float32)
+  real = tf.cast(tf.math.count_nonzero(word_ids), tf.float32)
+  return tf.fill(tf.shape(word_ids), real / (rows * mean_length))
+
+
 def dataset(patterns, spec: dict, batch_size: int, shuffle: bool, seed: int,
             drop_remainder: bool, lookup: Optional[keras.layers.StringLookup] = None,
             trim: bool = False) -> tf.data.Dataset:
   """Transformed TFRecords -> (model_inputs, tag_ids) batches of a known count. trim: sentences
   of similar length batched together, each batch cut to its bucket's width (common.LengthBuckets;
-  drop_remainder then drops each bucket's last partial batch)."""
+  drop_remainder then drops each bucket's last partial batch), with token_weights:
+  (model_inputs, tag_ids, weights) batches."""
   files = sorted(f for p in patterns for f in tf.io.gfile.glob(p))
   ds = tf.data.TFRecordDataset(files, compression_type="GZIP")
   if shuffle:
     ds = ds.shuffle(20000, seed=seed, reshuffle_each_iteration=True)
   names = tuple(k for k in spec if k != LABEL)
   buckets = common.LengthBuckets(FEATURE, spec[FEATURE].shape[0])
+  mean_length = mean_sentence_length(files, spec) if trim else 0.0
 
   def split(records):
     examples = tf.io.parse_example(records, spec)
-    if trim:
-      width = buckets.width(examples[FEATURE])
-      examples = {k: v[:, :width * (v.shape[1] // spec[FEATURE].shape[0])]
-                  for k, v in examples.items()}  # char_ids: width words of C characters
-    return model_inputs(examples, names, lookup), examples[LABEL]
+    if not trim:
+      return model_inputs(examples, names, lookup), examples[LABEL]
+    width = buckets.width(examples[FEATURE])
+    examples = {k: v[:, :width * (v.shape[1] // spec[FEATURE].shape[0])]
+                for k, v in examples.items()}  # char_ids: width words of C characters
+    return (model_inputs(examples, names, lookup), examples[LABEL],
+            token_weights(examples[FEATURE], mean_length))
 
   if trim:
-    ds = buckets.batch(ds.map(lambda r: (tf.io.parse_single_example(r, {FEATURE: spec[FEATURE]}),
-                                         r)), batch_size, drop_remainder)
+    ds = ds.map(lambda r: (tf.io.parse_single_example(r, {FEATURE: spec[FEATURE]}), r),
+                num_parallel_calls=tf.data.AUTOTUNE)
+    ds = buckets.batch(ds, batch_size, drop_remainder)
     ds = common.with_counted_batches(ds.map(lambda _, r: r), files, batch_size)
   else:
     ds = common.with_known_batches(ds.batch(batch_size, drop_remainder=drop_remainder), files,
@@ -285,13 +316,13 @@ def run_fn(fn_args) -> keras.Model:
                         config.embedding_uri)
   batch = config.batch_size * strategy.num_replicas_in_sync
   multi = strategy.num_replicas_in_sync > 1
-  # Trimmed, the train split keeps each bucket's partial batch on one replica (as the
-  # classifiers, common.train_and_eval); the eval split is trimmed on one replica only.
-  trim = config.mask_zero
+  trim = config.mask_zero and not multi  # see the module docstring
+  common.logging.info("batches %s", "cut to their longest sentence" if trim else
+                      f"padded to {spec[FEATURE].shape[0]} words")
   train = dataset(fn_args.train_files, spec, batch, shuffle=True, seed=config.seed,
-                  drop_remainder=multi or not trim, lookup=lookup, trim=trim)
+                  drop_remainder=not trim, lookup=lookup, trim=trim)
   val = dataset(fn_args.eval_files, spec, batch, shuffle=False, seed=config.seed,
-                drop_remainder=multi, lookup=lookup, trim=trim and not multi)
+                drop_remainder=multi, lookup=lookup, trim=trim)
   num_tags = len(tagger_preprocessing.tag_names(tft_output))
   with strategy.scope():
     model = build_model(config, tagger_preprocessing.word_vocabulary_size(tft_output), num_tags,
