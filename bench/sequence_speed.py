@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import Optional
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -34,6 +35,7 @@ DEFAULT_STEPS = 40
 # word_ids of the same Transform)
 CONFIGS = {"imdb_sequence": "imdb_sequence", "imdb_onehot": "imdb_sequence",
            "treebank": "treebank", "shakespeare": "shakespeare"}
+EMBEDDING = "embedding"  # in a trainer_inputs view: the run's GloveEmbedding output
 MODELS = ("onehot_bilstm", "bilstm", "bilstm_masked", "gru", "stacked_bilstm", "conv1d",
           "transformer", "bigru_tagger", "char_gru", "char_gru_stateful")
 
@@ -49,7 +51,8 @@ def model_config(name: str):
   raise SystemExit(f"no model {name!r} in the packaged configs {sorted(CONFIGS)}")
 
 
-def measure_one(name: str, inputs_dir: str, steps: int, xla: bool = False) -> dict:
+def measure_one(name: str, inputs_dir: str, steps: int, xla: bool = False,
+                params: Optional[dict] = None) -> dict:
   """In this process: the tree's run_fn for model `name`, fit capped and timed (xla: compiled
   with jit_compile=True, which Keras leaves off on CPU and under tf.distribute)."""
   # pylint: disable=import-outside-toplevel
@@ -61,7 +64,10 @@ def measure_one(name: str, inputs_dir: str, steps: int, xla: bool = False) -> di
   from trainers import families
 
   _, cfg, model = model_config(name)
-  custom = {**pipeline.trainer_config(cfg, model), "epochs": 1}
+  custom = {**pipeline.trainer_config(cfg, model), "epochs": 1, **(params or {})}
+  embedding = os.path.join(inputs_dir, EMBEDDING)
+  if os.path.isdir(embedding):  # the run's GloveEmbedding, as the Trainer gets it
+    custom["embedding_uri"] = os.path.realpath(embedding)
   timed = {}
 
   class StepTimer(keras.callbacks.Callback):
@@ -91,12 +97,14 @@ def measure_one(name: str, inputs_dir: str, steps: int, xla: bool = False) -> di
           "examples_per_s": round(steps * timed["global_batch"] / timed["seconds"], 1)}
 
 
-def measure(tree: str, name: str, inputs_dir: str, xla: bool = False) -> dict:
+def measure(tree: str, name: str, inputs_dir: str, xla: bool = False,
+            params: Optional[dict] = None) -> dict:
   env = {**os.environ, "PYTHONPATH": os.path.abspath(tree), "TF_CPP_MIN_LOG_LEVEL": "2"}
   steps = STEPS.get(name, DEFAULT_STEPS)
   # This file is run by path, so the tree's packages are imported even where it lacks this file.
   command = [sys.executable, os.path.abspath(__file__), "--one", name, "--steps", str(steps),
-             "--inputs", inputs_dir] + (["--xla"] if xla else [])
+             "--inputs", inputs_dir] + (["--xla"] if xla else []) + (
+                 ["--params", json.dumps(params)] if params else [])
   proc = subprocess.run(command, cwd=os.path.abspath(tree), env=env, capture_output=True,
                         text=True)
   lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
@@ -128,6 +136,8 @@ def trainer_inputs(pipeline_dir: str, model: str, scratch: str) -> str:
     source = newest(path)
     os.makedirs(os.path.join(view, output))
     os.symlink(source, os.path.join(view, output, os.path.basename(source)))
+  if os.path.isdir(os.path.join(pipeline_dir, "GloveEmbedding")):
+    os.symlink(newest(os.path.join("GloveEmbedding", "embedding")), os.path.join(view, EMBEDDING))
   return view
 
 
@@ -141,11 +151,13 @@ def main():
   parser.add_argument("--xla", action="store_true", help="also the after tree with jit_compile")
   parser.add_argument("--one", help=argparse.SUPPRESS)
   parser.add_argument("--inputs", help=argparse.SUPPRESS)
+  parser.add_argument("--params", type=json.loads, help="JSON: model parameters set on every "
+                      "tree (the same model where the trees' configs differ)")
   parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=argparse.SUPPRESS)
   args = parser.parse_args()
   if args.one:
-    print("RESULT " + json.dumps(measure_one(args.one, args.inputs, args.steps, args.xla)),
-          flush=True)
+    print("RESULT " + json.dumps(measure_one(args.one, args.inputs, args.steps, args.xla,
+                                             args.params)), flush=True)
     return
   scratch = tempfile.mkdtemp(prefix="sequence_speed-")
   trees = {"before": args.before, "after": args.after} if args.before else {"after": args.after}
@@ -164,7 +176,7 @@ def main():
       rows.append({"model": name, "after": f"not measured: {e}"})
       continue
     for label, tree, xla in variants:  # one after the other, so all see the same machine
-      runs = [measure(tree, name, inputs, xla) for _ in range(args.reps)]
+      runs = [measure(tree, name, inputs, xla, args.params) for _ in range(args.reps)]
       good = [r["examples_per_s"] for r in runs if "examples_per_s" in r]
       row[label] = max(good) if good else runs[-1].get("error")
       print(f"{name} {label}: {row[label]}", file=sys.stderr, flush=True)
