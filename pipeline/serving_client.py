@@ -42,7 +42,10 @@ def score_imdb(model_path: str, tar_path: str, split: str = "test", batch_size: 
   """Accuracy of the served model on an upstream IMDB split, read straight from the tarball."""
   from components.imdb_example_gen import reader  # pylint: disable=import-outside-toplevel
   model = load(model_path)
-  reviews = [r for r in reader.iter_reviews(tar_path) if r.split == split]
+  # By length: a batch pads to its longest review, and a sentence encoder's activations grow
+  # with it (256 random whole reviews through USE exhaust 24 GB).
+  reviews = sorted((r for r in reader.iter_reviews(tar_path) if r.split == split),
+                   key=lambda r: len(r.text))
   correct, start = 0, time.monotonic()
   for i in range(0, len(reviews), batch_size):
     batch = reviews[i:i + batch_size]

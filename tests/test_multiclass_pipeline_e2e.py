@@ -147,6 +147,9 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
       assert got["f1"] == pytest.approx(f1[class_id], abs=1e-6)
     assert row["macro_f1"] == pytest.approx(f1.mean(), abs=1e-6)
     assert metrics["example_count"] == len(texts)
+    with open(os.path.join(os.path.dirname(row["curves"]), "history.json")) as f:
+      history = json.load(f)
+    assert row["epochs"] == len(history["history"]["loss"]) <= {"bow": 30, "gru": 6}[name]
     matrix = sk.confusion_matrix(truth, predicted, labels=range(3))
     assert {k: v for k, v in row["confusion"].items() if v} == {
         (a, p): int(matrix[a, p]) for a in range(3) for p in range(3) if matrix[a, p]}
