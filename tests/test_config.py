@@ -97,6 +97,13 @@ def test_unknown_learning_rate_decay_names_the_model():
                       "models": [{"name": "lm", "trainer": "char_rnn", "lr_decay": "linear"}]})
 
 
+def test_a_plateau_rate_cut_on_a_cosine_schedule_is_refused_when_the_config_loads():
+  with pytest.raises(config.ConfigError, match=r"models\[0\] \(lm\): .*reduce_lr_patience needs "
+                                               r"lr_decay constant"):
+    config.from_dict({"corpus": "alice", "models": [
+        {"name": "lm", "trainer": "char_rnn", "lr_decay": "cosine", "reduce_lr_patience": 1}]})
+
+
 def test_a_component_can_have_its_own_direct_running_mode_and_beam_takes_the_last_flag():
   from apache_beam.options import pipeline_options as po
   from pipeline import pipeline as pipeline_lib
@@ -302,7 +309,8 @@ def test_tagging_and_translation_pipelines_wire_their_transform_and_blessing_met
      r"bigram_multi_hot, unigram_count, bigram_count, bigram_tfidf, bigram_nb"),
     ({"units": 8}, r"unknown key\(s\) \['units'\] for a bow_mlp model; valid keys: "
      r"\['accuracy_floor', 'batch_size', 'cache_input', 'dropout', 'epochs', 'feature', "
-     r"'hidden_units', 'l2', 'learning_rate', 'name', 'patience', 'seed_figure', "
+     r"'hidden_units', 'l2', 'learning_rate', 'name', 'patience', 'reduce_lr_factor', "
+     r"'reduce_lr_patience', 'seed_figure', "
      r"'steps_per_execution', 'trainer'\]"),
     ({"accuracy_floor": "high"}, r"accuracy_floor: expected a number, got 'high'"),
     ({"perplexity_ceiling": 5.0}, r"unknown key\(s\) \['perplexity_ceiling'\]"),  # a char LM's

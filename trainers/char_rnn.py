@@ -16,7 +16,7 @@ from typing import ClassVar, Literal
 import keras
 import numpy as np
 import tensorflow as tf
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from components import char_preprocessing
 from trainers import char_serving, common, families
@@ -43,6 +43,13 @@ class Params(common.TrainerParams):
   sample_prompt: str = Field("The ", min_length=1, description="what the samples start from")
   sample_chars: int = Field(300, ge=1, description="characters sampled after the prompt")
   sample_temperature: float = Field(0.8, gt=0)
+
+  @model_validator(mode="after")
+  def _one_rate_policy(self):
+    if self.lr_decay == "cosine" and self.reduce_lr_patience:
+      raise ValueError("reduce_lr_patience needs lr_decay constant: a cosine schedule sets the "
+                       "rate itself")
+    return self
 
 
 class BitsPerChar(keras.metrics.Mean):

@@ -44,6 +44,10 @@ class TrainerParams(pydantic.BaseModel):
   patience: int = Field(0, ge=0, description="stop after this many epochs without a better eval "
                         "metric (keras EarlyStopping); 0: train every epoch. The best epoch's "
                         "weights are kept either way")
+  reduce_lr_patience: int = Field(0, ge=0, description="multiply the learning rate by "
+                                  "reduce_lr_factor after this many epochs without a better eval "
+                                  "metric (keras ReduceLROnPlateau); 0: never")
+  reduce_lr_factor: float = Field(0.5, gt=0, lt=1)
 
   @classmethod
   def user_keys(cls) -> list[str]:
@@ -243,11 +247,16 @@ def shard_by_batch(ds: tf.data.Dataset) -> tf.data.Dataset:
 def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, config: TrainerParams,
         fn_args, monitor: str = "val_loss", mode: str = "min", callbacks=()) -> dict:
   """Trains config.epochs epochs, or fewer with config.patience, and keeps the weights of the
-  epoch with the best `monitor` (the seeds' ModelCheckpoint(save_best_only)). The chief alone
+  epoch with the best `monitor` (the seeds' ModelCheckpoint(save_best_only)); with
+  config.reduce_lr_patience, lowers the learning rate when `monitor` stalls. The chief alone
   writes TensorBoard logs, history.json and the curves (workers of a multi-worker cluster share
   fn_args.model_run_dir)."""
   best = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
                                        patience=config.patience or config.epochs)
+  if config.reduce_lr_patience:
+    callbacks = [*callbacks, keras.callbacks.ReduceLROnPlateau(
+        monitor=monitor, mode=mode, factor=config.reduce_lr_factor,
+        patience=config.reduce_lr_patience, verbose=1)]
   chief = is_chief(model.distribute_strategy)
   callbacks = [*callbacks, best] + (
       [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)] if chief else [])
