@@ -146,7 +146,7 @@ def model_rows(records: RunRecords, seed_figures: Optional[dict] = None) -> list
       summary = _json(os.path.join(run_dirs[0].uri, "history.json"))
       if summary:
         # The epochs run: early stopping ends a run before its configured budget.
-        row.update(epochs=summary.get("epochs", row["epochs"]),
+        row.update(epochs=summary["epochs"],
                    train_seconds=summary["train_seconds"], best_epoch=summary["best_epoch"],
                    replicas=summary.get("replicas"),
                    trainer_test_loss=summary.get("test_loss_nats"))

@@ -149,7 +149,8 @@ def test_tfma_metrics_are_those_of_the_served_models_argmax(run):
     assert metrics["example_count"] == len(texts)
     with open(os.path.join(os.path.dirname(row["curves"]), "history.json")) as f:
       history = json.load(f)
-    assert row["epochs"] == len(history["history"]["loss"]) <= {"bow": 30, "gru": 6}[name]
+    budget = {m.name: m.params.epochs for m in cfg.models}[name]
+    assert row["epochs"] == len(history["history"]["loss"]) <= budget
     matrix = sk.confusion_matrix(truth, predicted, labels=range(3))
     assert {k: v for k, v in row["confusion"].items() if v} == {
         (a, p): int(matrix[a, p]) for a in range(3) for p in range(3) if matrix[a, p]}

@@ -253,12 +253,11 @@ def fit(model: keras.Model, train: tf.data.Dataset, val: tf.data.Dataset, config
   fn_args.model_run_dir)."""
   best = keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, restore_best_weights=True,
                                        patience=config.patience or config.epochs)
-  if config.reduce_lr_patience:
-    callbacks = [*callbacks, keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor, mode=mode, factor=config.reduce_lr_factor,
-        patience=config.reduce_lr_patience, verbose=1)]
+  plateau = [keras.callbacks.ReduceLROnPlateau(
+      monitor=monitor, mode=mode, factor=config.reduce_lr_factor,
+      patience=config.reduce_lr_patience, verbose=1)] if config.reduce_lr_patience else []
   chief = is_chief(model.distribute_strategy)
-  callbacks = [*callbacks, best] + (
+  callbacks = [*callbacks, *plateau, best] + (
       [keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir)] if chief else [])
   start = time.monotonic()
   history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks,
