@@ -204,9 +204,11 @@ def cmd_corpora(args) -> int:
 def cmd_score_lm(args) -> int:
   from pipeline import lm_score, runs  # pylint: disable=import-outside-toplevel
   if not args.windows and not args.run:
-    raise ValueError("score-lm needs --windows, or --run and --model (its windows of --split)")
-  pattern = args.windows or runs.windows(args.run, args.model, args.split)
-  ids = lm_score.text_ids(pattern)
+    raise ValueError("score-lm needs --windows, or --run and --model (the run's text of --split)")
+  if args.windows:
+    ids = lm_score.text_ids(args.windows)
+  else:  # the split's whole text, so a stateful model's run (interleaved windows) reads too
+    ids = lm_score.split_ids(runs.transformed_examples(args.run, args.split))
   print(json.dumps(lm_score.streamed_cross_entropy(runs.resolve_model(args), ids, args.streams)))
   return 0
 
@@ -305,8 +307,8 @@ def build_parser() -> argparse.ArgumentParser:
   runs.add_arguments(score_lm, MODEL_HELP, split=True)
   score_lm.add_argument("--windows",
                         help="a stateless CharWindows eval/test split, e.g. <pipeline root>/"
-                        "CharWindows.char_gru/windows/<id>/Split-test/* (with --run: the "
-                        "model's windows of --split)")
+                        "CharWindows.char_gru/windows/<id>/Split-test/* (without it, with "
+                        "--run: the run's whole text of --split, from its Transform)")
   score_lm.add_argument("--streams", type=int, default=16,
                         help="contiguous pieces read side by side (each starts cold)")
   score_lm.set_defaults(func=cmd_score_lm)

@@ -3,9 +3,10 @@
 The Evaluator (TFMA) scores each 100-character test window from a zero state, so the first
 characters of every window are predicted with little context. This reads the same test text
 as a few long streams through the model's `step` signature instead (state carried from one
-character to the next), the way a language model reads a text. Input: the stateless
-CharWindows eval/test split, whose windows are consecutive and non-overlapping in text order
-(window k's last target is window k+1's first input).
+character to the next), the way a language model reads a text. Input: a split's text, from
+the Transform's examples of the split (`split_ids`: the whole split, whatever layout the
+model's windows have), or from a stateless CharWindows eval/test split (`text_ids`: its
+windows are consecutive in text order, window k's last target window k+1's first input).
 """
 from __future__ import annotations
 
@@ -16,7 +17,20 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from components.char_windows import executor as char_windows
 from pipeline import serving_client
+
+
+def split_ids(examples_pattern: str) -> np.ndarray:
+  """The id stream of a split from the Transform's examples of it (offset + char_ids chunks)."""
+  files = sorted(tf.io.gfile.glob(examples_pattern))
+  if not files:
+    raise FileNotFoundError(f"no transformed examples match {examples_pattern}")
+  chunks = [char_windows.parse_chunk(r.numpy())
+            for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+  if not chunks:
+    raise ValueError(f"{examples_pattern}: no examples")
+  return char_windows.text_ids(chunks)
 
 
 def text_ids(windows_pattern: str) -> np.ndarray:

@@ -68,13 +68,11 @@ def examples(output_dir: str, split: str) -> str:
   return _split(artifacts[0].uri, split, output_dir)
 
 
-def windows(output_dir: str, model: str, split: str) -> str:
-  """A char LM's windows of a split (its CharWindows output) as a file pattern."""
-  records = _records(output_dir)
-  _check(records, output_dir, model)
-  artifacts = records.artifacts(f"CharWindows.{model}", "windows")
+def transformed_examples(output_dir: str, split: str) -> str:
+  """The Transform's output examples of a split as a file pattern."""
+  artifacts = _records(output_dir).artifacts("Transform", "transformed_examples")
   if not artifacts:
-    raise RunError(f"{output_dir}: model {model!r} has no CharWindows (not a char LM)")
+    raise RunError(f"{output_dir}: no Transform output")
   return _split(artifacts[0].uri, split, output_dir)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipeline import config, generate, lm_score, records as run_records, report, runner
+from pipeline import config, generate, lm_score, records as run_records, report, runner, runs
 from tests import serving_checks
 
 pytestmark = pytest.mark.e2e
@@ -157,6 +157,10 @@ def test_streamed_score_reads_the_test_text_in_order(run):
   assert carried["nats_per_char"] != pytest.approx(cold["nats_per_char"], rel=1e-4)
   with pytest.raises(ValueError, match=r"Split-train.*does not continue the one before"):
     lm_score.text_ids(os.path.join(uri, "Split-train", "*"))
+  # The Transform's test examples hold the same text, with the tail the windows leave out.
+  whole = lm_score.split_ids(runs.transformed_examples(cfg.output_dir, "test"))
+  assert len(ids) <= len(whole) < len(ids) + LENGTH
+  np.testing.assert_array_equal(whole[:len(ids)], ids)
 
 
 def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
@@ -167,10 +171,23 @@ def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
   outputs = []
   for way in (["--model", served], ["--run", cfg.output_dir, "--model", "char_gru"]):
     assert cli.main(["generate", *way, "--prompt", "to be", "--chars", "30", "--seed", "3"]) == 0
-    extra = ["--windows", windows] if way[0] == "--model" else ["--split", "test"]
-    assert cli.main(["score-lm", *way, *extra, "--streams", "2"]) == 0
     outputs.append(capsys.readouterr().out)
-  assert outputs[0] == outputs[1] and "nats_per_char" in outputs[0]
+  assert outputs[0] == outputs[1]
+  # score-lm: given windows, their text; given a run, the split's whole text from the Transform
+  scores = {}
+  for way in (["--model", served, "--windows", windows],
+              ["--run", cfg.output_dir, "--model", "char_gru", "--split", "test"],
+              ["--run", cfg.output_dir, "--model", "char_gru_stateful"]):
+    assert cli.main(["score-lm", *way, "--streams", "2"]) == 0
+    scores[way[-1]] = json.loads(capsys.readouterr().out)
+  whole = lm_score.split_ids(runs.transformed_examples(cfg.output_dir, "test"))
+  assert scores["test"] == lm_score.streamed_cross_entropy(served, whole, streams=2)
+  assert scores[windows]["chars"] <= scores["test"]["chars"]
+  # the stateful model's windows interleave its streams; its run is read in text order all
+  # the same, through its (unpushed) Trainer export
+  assert scores["char_gru_stateful"]["chars"] == scores["test"]["chars"]
+  assert math.isfinite(scores["char_gru_stateful"]["nats_per_char"])
+  assert "Trainer" in scores["char_gru_stateful"]["model"]
   # the stateful model was never pushed: its Trainer export is what --run resolves to
   assert cli.main(["generate", "--run", cfg.output_dir, "--model", "char_gru_stateful",
                    "--prompt", "to be", "--chars", "10", "--seed", "3"]) == 0

@@ -48,11 +48,18 @@ def split_windows(ids: np.ndarray, split: str, mode: str, length: int, stride: i
   return windows[np.random.default_rng(seed).permutation(len(windows))]
 
 
-def _chunk(record: bytes) -> tuple[int, np.ndarray]:
+def parse_chunk(record: bytes) -> tuple[int, np.ndarray]:
+  """A transformed example -> (its offset in the split's text, its character ids)."""
   example = tf.train.Example.FromString(record)
   feature = example.features.feature
   return (int(feature["offset"].int64_list.value[0]),
           np.asarray(feature["char_ids"].int64_list.value, np.int64))
+
+
+def text_ids(chunks: List[tuple[int, np.ndarray]]) -> np.ndarray:
+  """A split's (offset, ids) chunks, in any order -> the split's ids in text order."""
+  chunks = sorted(chunks, key=lambda c: c[0])
+  return np.concatenate([c[1] for c in chunks]) if chunks else np.zeros([0], np.int64)
 
 
 def _window_example(window: np.ndarray) -> bytes:
@@ -72,8 +79,7 @@ class _WriteSplit(beam.DoFn):
     self._chars = beam.metrics.Metrics.counter(_NAMESPACE, f"chars_{split}")
 
   def process(self, chunks: List[tuple[int, np.ndarray]]):
-    chunks = sorted(chunks, key=lambda c: c[0])
-    ids = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros([0], np.int64)
+    ids = text_ids(chunks)
     windows = split_windows(ids, self._split, **self._params)
     if len(windows) == 0:
       raise ValueError(
@@ -110,7 +116,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       out_dir = artifact_utils.get_split_uri([windows], split)
       _ = (pipeline
            | f"Read[{split}]" >> beam.io.ReadFromTFRecord(pattern)
-           | f"Parse[{split}]" >> beam.Map(_chunk)
+           | f"Parse[{split}]" >> beam.Map(parse_chunk)
            | f"Gather[{split}]" >> beam.combiners.ToList()
            | f"Write[{split}]" >> beam.ParDo(_WriteSplit(split, out_dir, params)))
     result = pipeline.run()
