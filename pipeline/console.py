@@ -58,8 +58,10 @@ class Progress(logging.Handler):
     known = [self._previous[n] for n in rest if n in self._previous]
     if not known or sum(known) < 1:
       return ""
-    bound = "" if len(known) == len(rest) else "at least "
-    return f" (about {bound}{_minutes(sum(known))} left, by the last run's times)"
+    if len(known) == len(rest):
+      return f" (about {_minutes(sum(known))} left, by the last run's times)"
+    return (f" (at least {_minutes(sum(known))} left: the last run timed {len(known)} of the "
+            f"{len(rest)} steps to go)")
 
   def emit(self, record: logging.LogRecord) -> None:
     if record.msg not in (_RUNNING, _FINISHED, _CACHED):
