@@ -208,7 +208,7 @@ def cmd_score_lm(args) -> int:
   if args.windows:
     ids = lm_score.text_ids(args.windows)
   else:  # the split's whole text, so a stateful model's run (interleaved windows) reads too
-    ids = lm_score.split_ids(runs.transformed_examples(args.run, args.split))
+    ids = lm_score.split_ids(runs.char_lm_text(args.run, args.model, args.split))
   print(json.dumps(lm_score.streamed_cross_entropy(runs.resolve_model(args), ids, args.streams)))
   return 0
 

@@ -68,9 +68,14 @@ def examples(output_dir: str, split: str) -> str:
   return _split(artifacts[0].uri, split, output_dir)
 
 
-def transformed_examples(output_dir: str, split: str) -> str:
-  """The Transform's output examples of a split as a file pattern."""
-  artifacts = _records(output_dir).artifacts("Transform", "transformed_examples")
+def char_lm_text(output_dir: str, model: str, split: str) -> str:
+  """A char LM's text of a split as a file pattern: the Transform's examples its CharWindows
+  read (offset + char_ids chunks), whatever layout its windows have."""
+  records = _records(output_dir)
+  _check(records, output_dir, model)
+  if not records.artifacts(f"CharWindows.{model}", "windows"):
+    raise RunError(f"{output_dir}: model {model!r} has no CharWindows (not a char LM)")
+  artifacts = records.artifacts("Transform", "transformed_examples")
   if not artifacts:
     raise RunError(f"{output_dir}: no Transform output")
   return _split(artifacts[0].uri, split, output_dir)

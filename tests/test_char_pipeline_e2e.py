@@ -158,7 +158,7 @@ def test_streamed_score_reads_the_test_text_in_order(run):
   with pytest.raises(ValueError, match=r"Split-train.*does not continue the one before"):
     lm_score.text_ids(os.path.join(uri, "Split-train", "*"))
   # The Transform's test examples hold the same text, with the tail the windows leave out.
-  whole = lm_score.split_ids(runs.transformed_examples(cfg.output_dir, "test"))
+  whole = lm_score.split_ids(runs.char_lm_text(cfg.output_dir, "char_gru", "test"))
   assert len(ids) <= len(whole) < len(ids) + LENGTH
   np.testing.assert_array_equal(whole[:len(ids)], ids)
 
@@ -180,7 +180,7 @@ def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
               ["--run", cfg.output_dir, "--model", "char_gru_stateful"]):
     assert cli.main(["score-lm", *way, "--streams", "2"]) == 0
     scores[way[-1]] = json.loads(capsys.readouterr().out)
-  whole = lm_score.split_ids(runs.transformed_examples(cfg.output_dir, "test"))
+  whole = lm_score.split_ids(runs.char_lm_text(cfg.output_dir, "char_gru", "test"))
   assert scores["test"] == lm_score.streamed_cross_entropy(served, whole, streams=2)
   assert scores[windows]["chars"] <= scores["test"]["chars"]
   # the stateful model's windows interleave its streams; its run is read in text order all
@@ -188,6 +188,8 @@ def test_generate_and_score_lm_take_a_run_and_a_model_name(run, capsys):
   assert scores["char_gru_stateful"]["chars"] == scores["test"]["chars"]
   assert math.isfinite(scores["char_gru_stateful"]["nats_per_char"])
   assert "Trainer" in scores["char_gru_stateful"]["model"]
+  assert cli.main(["score-lm", "--run", cfg.output_dir, "--model", "char_grux"]) == 2
+  assert "no model 'char_grux'; its models: char_gru, char_gru_stateful" in capsys.readouterr().err
   # the stateful model was never pushed: its Trainer export is what --run resolves to
   assert cli.main(["generate", "--run", cfg.output_dir, "--model", "char_gru_stateful",
                    "--prompt", "to be", "--chars", "10", "--seed", "3"]) == 0
