@@ -8,6 +8,8 @@ import os
 import sys
 from typing import Optional
 
+from ml_metadata.proto import metadata_store_pb2
+
 from pipeline import figures, records as run_records
 
 
@@ -69,15 +71,14 @@ def examples(output_dir: str, split: str) -> str:
 
 
 def char_lm_text(output_dir: str, model: str, split: str) -> str:
-  """A char LM's text of a split as a file pattern: the Transform's examples its CharWindows
-  read (offset + char_ids chunks), whatever layout its windows have."""
+  """A char LM's text of a split as a file pattern: the examples its CharWindows read (the
+  Transform's offset + char_ids chunks), whatever layout its windows have."""
   records = _records(output_dir)
   _check(records, output_dir, model)
-  if not records.artifacts(f"CharWindows.{model}", "windows"):
-    raise RunError(f"{output_dir}: model {model!r} has no CharWindows (not a char LM)")
-  artifacts = records.artifacts("Transform", "transformed_examples")
+  artifacts = records.artifacts(f"CharWindows.{model}", "examples",
+                                kind=metadata_store_pb2.Event.INPUT)
   if not artifacts:
-    raise RunError(f"{output_dir}: no Transform output")
+    raise RunError(f"{output_dir}: model {model!r} has no CharWindows (not a char LM)")
   return _split(artifacts[0].uri, split, output_dir)
 
 
