@@ -2,6 +2,7 @@
 MirroredStrategy on 2 logical CPUs. No hub is reachable: the encoder is a tiny SavedModel written
 here (hashed bag of words -> mean of a trainable embedding), shaped like TF-Hub's text encoders.
 """
+import functools
 import glob
 import hashlib
 import http.server
@@ -11,6 +12,7 @@ import re
 import tarfile
 import threading
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,7 +23,7 @@ from components import preprocessing
 from components.serving_check import sessions as sessions_lib
 from pipeline import config, serving_client
 from tests import fixtures, serving_checks
-from trainers import hub_classifier
+from trainers import common, hub_classifier
 
 LOCAL_BEAM = config.direct_beam_args(1, "in_memory")
 DIM, BUCKETS = 8, 64
@@ -105,6 +107,34 @@ def test_encoder_variables_train_only_when_trainable(run, encoder):
     assert moved == 0 and outputs_moved == 0
   history = json.loads(open(f"{fn_args.model_run_dir}/history.json").read())
   assert history["replicas"] == 2 and len(history["history"]["val_accuracy"]) == EPOCHS
+
+
+def test_the_model_is_its_best_epoch_and_reads_text_as_the_head_read_vectors(run):
+  """Frozen, the head trains on the eval texts' vectors encoded once (fit_frozen); the model
+  returned (text -> encoder -> head) must score the texts as the head scores those vectors, and
+  both must be the best epoch's (its eval loss, over the batches that epoch saw)."""
+  trainable, model, fn_args = run
+  history = json.loads(open(f"{fn_args.model_run_dir}/history.json").read())
+  best_loss = history["history"]["val_loss"][history["best_epoch"] - 1]
+  assert best_loss == pytest.approx(min(history["history"]["val_loss"]))
+  tft_output = common.load_transform_output(fn_args)
+  texts = functools.partial(common.dataset, fn_args, fn_args.eval_files, tft_output, 4,
+                            hub_classifier.featurize, shuffle=False, seed=0)
+  head = model.get_layer("head")
+  vectors, labels = hub_classifier.encode_split(model.get_layer("hub_encoder"), fn_args,
+                                                fn_args.eval_files, tft_output, "eval")
+  # Every eval text (in file order; the vectors are in batches of similar length).
+  loss = keras.losses.BinaryCrossentropy()
+  text_labels, text_probabilities = zip(*[(y, model(x)) for x, y in texts(drop_remainder=False)])
+  text_loss = loss(np.concatenate(text_labels), np.concatenate(text_probabilities).reshape(-1))
+  assert float(text_loss) == pytest.approx(float(loss(labels, head(vectors)[:, 0])), rel=1e-5)
+  # The eval batches of training: 2 replicas drop the last partial one (common.train_and_eval).
+  if trainable:
+    seen_loss, _ = model.evaluate(texts(drop_remainder=True), verbose=0)
+  else:
+    seen_loss, _ = head.evaluate(hub_classifier.vector_dataset(
+        vectors, labels, 4, shuffle=False, seed=0, drop_remainder=True, split="eval"), verbose=0)
+  assert seen_loss == pytest.approx(best_loss, rel=1e-5)
 
 
 def test_export_serves_raw_strings_like_the_keras_model(run):
