@@ -3,7 +3,9 @@ Sentence Encoder models): raw review text -> SavedModel encoder -> Dense 16 relu
 
 The encoder is `hub_handle`: a TF-Hub URL (https://tfhub.dev/google/nnlm-en-dim50/2) or the path
 of a TF2 SavedModel whose `__call__` maps a [batch] string tensor to [batch, dim] floats (TF-Hub's
-reusable SavedModel API); `hub_trainable` fine-tunes its variables.
+reusable SavedModel API); `hub_trainable` fine-tunes its variables. A frozen encoder gives a text
+the same vector every epoch, so each split is encoded once and only the head trains on the
+vectors (fit_frozen); the model exported is text -> encoder -> head either way.
 
 Why not hub.KerasLayer, as the seed did: tensorflow-hub 0.15 (TFX 1.16 pins < 0.16) does not
 import on TF 2.16 (its __init__ imports tf.compat.v1.estimator, removed in 2.16), and its
@@ -55,7 +57,8 @@ class Params(common.ClassifierParams):
                           "SavedModel text encoder (raw strings in), or a packaged encoder the "
                           "pipeline builds: " + ", ".join(contract.PACKAGED_ENCODERS) +
                           " (Universal Sentence Encoder multilingual v3, offline)")
-  hub_trainable: bool = Field(False, description="fine-tune the encoder")
+  hub_trainable: bool = Field(False, description="fine-tune the encoder; false: each split is "
+                              "encoded once and the head trains on the vectors")
   hidden_units: int = Field(16, ge=1)
 
 
