@@ -144,32 +144,54 @@ def test_bucketed_batches_hold_every_example_once_cut_to_their_longest(transform
   assert max(widths) < 64  # the samples' reviews are shorter than the padding
 
 
-@pytest.mark.parametrize("cell,bidirectional,masked", [
-    ("lstm", True, True), ("lstm", True, False), ("gru", False, True), ("gru", True, False)])
-def test_the_projected_rnn_is_keras_rnn_with_the_same_weights(cell, bidirectional, masked):
-  """recurrent.ProjectedRNN against keras.layers.LSTM / GRU: outputs (all steps) and gradients."""
+# A row of padding only, one short, one long and one with no padding: what the fused LSTM loop
+# reads at each row's own last step.
+RAGGED_IDS = np.array([[5, 3, 7, 2, 9, 0, 0, 0, 0, 0, 0, 0],
+                       [0] * 12,
+                       [8, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+                       [8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]], dtype=np.int64)
+
+
+@pytest.mark.parametrize("cell,bidirectional,masked,sequences,backwards", [
+    ("lstm", True, True, True, False), ("lstm", True, True, False, False),
+    ("lstm", True, False, True, False), ("lstm", True, False, False, False),
+    ("lstm", False, True, True, True), ("lstm", False, True, False, True),
+    ("lstm", False, True, True, False), ("lstm", False, False, False, True),
+    ("gru", False, True, True, False), ("gru", True, False, True, False)])
+def test_the_projected_rnn_is_keras_rnn_with_the_same_weights(cell, bidirectional, masked,
+                                                              sequences, backwards):
+  """recurrent.ProjectedRNN against keras.layers.LSTM / GRU: outputs and gradients (the LSTM's
+  loop is the fused BlockLSTM op, in its masked and backwards readings)."""
   keras.utils.set_random_seed(2)
-  ids = keras.Input(shape=(IDS.shape[1],), dtype="int64")
+  ids = keras.Input(shape=(RAGGED_IDS.shape[1],), dtype="int64")
 
   def model(layer):
     layer = keras.layers.Bidirectional(layer) if bidirectional else layer
     return keras.Model(ids, layer(keras.layers.Embedding(12, 6, mask_zero=masked)(ids)))
 
-  ours = model(recurrent.ProjectedRNN(3, cell, return_sequences=True))
+  kwargs = {"return_sequences": sequences, "go_backwards": backwards}
+  ours = model(recurrent.ProjectedRNN(3, cell, **kwargs))
   keras_layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU}[cell]
-  theirs = model(keras_layer(3, return_sequences=True))
+  theirs = model(keras_layer(3, **kwargs))
   assert [w.shape for w in ours.weights] == [w.shape for w in theirs.weights]
   theirs.set_weights(ours.get_weights())
   results = []
   for m in (ours, theirs):
     with tf.GradientTape() as tape:
-      out = m(IDS)
-      loss = tf.reduce_sum(out * tf.range(out.shape[-1], dtype=tf.float32))
+      out = m(RAGGED_IDS)
+      loss = tf.reduce_sum(out * tf.range(1, out.shape[-1] + 1, dtype=tf.float32))
     grads = tape.gradient(loss, m.trainable_weights)
     results.append((out.numpy(), [tf.convert_to_tensor(g).numpy() for g in grads]))
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-5, atol=1e-6)
-  for a, b in zip(results[0][1], results[1][1]):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  for a, b in zip(results[0][1], results[1][1]):  # float32 sums in another order
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6 * np.abs(b).max())
+
+
+def test_the_fused_lstm_refuses_a_mask_that_is_not_right_padding():
+  layer = recurrent.ProjectedRNN(3)
+  x = tf.random.normal((2, 4, 5))
+  with pytest.raises(tf.errors.InvalidArgumentError, match="padding at the end"):
+    layer(x, mask=tf.constant([[True, False, True, False], [True, True, False, False]]))
 
 
 def test_texts_are_batched_with_texts_of_similar_length():
