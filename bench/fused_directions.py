@@ -91,6 +91,7 @@ def fused_layer():
         return keep * new[0], new
 
       initial = [ops.zeros((ops.shape(x)[0], 2 * u))] * (2 if lstm else 1)
+      # Keras 3 has no public rnn loop (keras.ops has none); a bench may use the private one.
       _, outputs, states = keras.src.backend.rnn(
           step, ops.concatenate([projected, m], -1), initial,
           return_all_outputs=self.return_sequences)
