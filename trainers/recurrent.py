@@ -77,8 +77,8 @@ def fused_lstm_loop(projected, initial_state, mask, recurrent_kernel, go_backwar
   # BlockLSTM (V1) orders the gates i, c, f, o, Keras i, f, c, o: the identity and the recurrent
   # kernel's columns are permuted. (BlockLSTMV2 has Keras' order, but TF registers V1's gradient
   # for it, which reads its gates in the wrong order.)
-  icfo = tf.concat([tf.range(0, units), tf.range(2 * units, 3 * units),
-                    tf.range(units, 2 * units), tf.range(3 * units, 4 * units)], axis=0)
+  icfo = [*range(units), *range(2 * units, 3 * units), *range(units, 2 * units),
+          *range(3 * units, 4 * units)]
   weights = tf.gather(tf.concat([tf.eye(4 * units, dtype=x.dtype), recurrent_kernel], axis=0),
                       icfo, axis=1)
   no_peephole = tf.zeros([units], x.dtype)
@@ -95,12 +95,11 @@ def fused_lstm_loop(projected, initial_state, mask, recurrent_kernel, go_backwar
   states = [tf.where(has_steps, h_last, h0),
             tf.where(has_steps, tf.gather(cells, last, batch_dims=1), c0)]
   real = tf.sequence_mask(lengths, steps)[:, :, None]
-  zeros = tf.zeros_like(hidden)
   if go_backwards:  # in Keras' order: the padding's zeros, then the real steps, last to first
-    outputs = tf.reverse(tf.reverse_sequence(tf.where(real, hidden, zeros), lengths, seq_axis=1,
+    outputs = tf.reverse(tf.reverse_sequence(tf.where(real, hidden, 0.0), lengths, seq_axis=1,
                                              batch_axis=0), [1])
   else:  # a padded step outputs zeros or repeats the last real step's output
-    fill = zeros if zero_output_for_mask else tf.where(has_steps, h_last, 0.0)[:, None] + zeros
+    fill = 0.0 if zero_output_for_mask else tf.where(has_steps, h_last, 0.0)[:, None]
     outputs = tf.where(real, hidden, fill)
   return outputs[:, -1], outputs, states
 
