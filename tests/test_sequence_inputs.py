@@ -157,7 +157,9 @@ RAGGED_IDS = np.array([[5, 3, 7, 2, 9, 0, 0, 0, 0, 0, 0, 0],
     ("lstm", True, False, True, False), ("lstm", True, False, False, False),
     ("lstm", False, True, True, True), ("lstm", False, True, False, True),
     ("lstm", False, True, True, False), ("lstm", False, False, False, True),
-    ("gru", False, True, True, False), ("gru", True, False, True, False)])
+    ("gru", False, True, True, False), ("gru", True, False, True, False),
+    ("gru", True, True, False, False), ("gru", False, True, True, True),
+    ("gru", False, True, False, True), ("gru", False, False, False, False)])
 def test_the_projected_rnn_is_keras_rnn_with_the_same_weights(cell, bidirectional, masked,
                                                               sequences, backwards):
   """recurrent.ProjectedRNN against keras.layers.LSTM / GRU: outputs and gradients (the LSTM's
